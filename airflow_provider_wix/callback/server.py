@@ -1,0 +1,168 @@
+"""Record an OAuth callback in the metadata database and wake the sensor waiting for it.
+
+This runs inside the Airflow API server (the plugin route). It is the only module of the provider
+that touches Airflow's ORM and internal core APIs (``handle_event_submit``, ``TaskInstance``,
+``create_session``); keeping them here means one place to adapt when Airflow moves them. If waking
+the task fails for any reason, the record is still committed and the sensor's trigger finds it on
+its next poll: the push only makes the wake-up faster, it is never needed for correctness.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_wix.callback.state import (
+    FLOW_KEY_PREFIX,
+    FlowRecord,
+    InvalidStateError,
+    OAuthCallbackError,
+    flow_key,
+    state_digest,
+    utcnow,
+    waiter_key,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+#: How often one API-server process sweeps expired flow records.
+PURGE_INTERVAL_SECONDS = 600.0
+
+
+class CallbackRefused(Exception):
+    """The callback cannot be accepted; nothing was recorded."""
+
+    def __init__(self, http_status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.http_status = http_status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CallbackOutcome:
+    record: FlowRecord
+    woke_task: bool
+
+
+def record_callback(
+    token: str, *, connection_id: str | None, error: OAuthCallbackError | None
+) -> CallbackOutcome:
+    """Store the callback for a known, unexpired, unused state exactly once, then wake the waiter."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select, update
+
+    try:
+        digest = state_digest(token)
+    except InvalidStateError as err:
+        raise CallbackRefused(400, str(err)) from None
+
+    with create_session() as session:
+        row = session.scalars(
+            select(Variable).where(Variable.key == flow_key(digest)).with_for_update()
+        ).one_or_none()
+        if row is None:
+            raise CallbackRefused(404, "This authorization link is unknown or has already been cleaned up.")
+        record = FlowRecord.from_json(row.val)
+        if not record.is_pending:
+            raise CallbackRefused(409, "This authorization link has already been used.")
+        if record.is_expired():
+            raise CallbackRefused(410, "This authorization link has expired.")
+
+        completed = record.completed(connection_id=connection_id, error=error)
+        encoded = Variable(key=row.key, val=completed.to_json())
+        # Compare-and-swap on the stored value: of two concurrent callbacks exactly one wins, on
+        # databases that ignore FOR UPDATE (SQLite) as well as on those that honour it.
+        swapped = session.execute(
+            update(Variable)
+            .where(Variable.id == row.id, Variable._val == row._val)
+            .values(_val=encoded._val, is_encrypted=encoded.is_encrypted)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(swapped, "rowcount", 0) != 1:
+            raise CallbackRefused(409, "This authorization link has already been used.")
+        woke = _wake_waiter(session, digest, completed)
+    _maybe_purge_expired()
+    return CallbackOutcome(record=completed, woke_task=woke)
+
+
+def _wake_waiter(session: Session, digest: str, record: FlowRecord) -> bool:
+    """Resume the deferred sensor at once instead of waiting for its next poll (best effort)."""
+    try:
+        from airflow.models.taskinstance import TaskInstance
+        from airflow.models.trigger import handle_event_submit
+        from airflow.models.variable import Variable
+        from airflow.triggers.base import TriggerEvent
+        from airflow.utils.state import TaskInstanceState
+        from sqlalchemy import select
+
+        raw = session.scalars(select(Variable).where(Variable.key == waiter_key(digest))).one_or_none()
+        if raw is None:
+            return False  # no sensor has registered yet; its pre-defer check will find the record
+        ti_id = uuid.UUID(json.loads(raw.val)["ti_id"])
+        with session.begin_nested():
+            ti = session.get(TaskInstance, ti_id, with_for_update={"of": TaskInstance})
+            if ti is None or ti.state != TaskInstanceState.DEFERRED:
+                # Running tasks check the record themselves before deferring; never resume those.
+                return False
+            handle_event_submit(TriggerEvent(record.event_payload()), task_instance=ti, session=session)
+        log.info("Woke task instance %s for OAuth flow of schedule %s", ti_id, record.schedule_id)
+        return True
+    except Exception:
+        log.warning("Could not wake the waiting sensor; its trigger will pick the callback up", exc_info=True)
+        return False
+
+
+_purge_lock = threading.Lock()
+_last_purge = 0.0
+
+
+def _maybe_purge_expired() -> None:
+    global _last_purge
+    now = time.monotonic()
+    if now - _last_purge < PURGE_INTERVAL_SECONDS or not _purge_lock.acquire(blocking=False):
+        return
+    try:
+        _last_purge = now
+        purged = purge_expired_flows()
+        if purged:
+            log.info("Purged %d expired Wix OAuth flow records", purged)
+    except Exception:
+        log.warning("Purging expired Wix OAuth flow records failed", exc_info=True)
+    finally:
+        _purge_lock.release()
+
+
+def purge_expired_flows(grace_seconds: float = 0.0) -> int:
+    """Delete flow (and waiter) records whose state expired; abandoned flows do not pile up."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete, select
+
+    now = utcnow()
+    purged = 0
+    with create_session() as session:
+        rows = session.scalars(select(Variable).where(Variable.key.startswith(FLOW_KEY_PREFIX))).all()
+        for row in rows:
+            record = _parse(row.val)
+            if record is not None and (now - record.expires).total_seconds() <= grace_seconds:
+                continue
+            digest = row.key[len(FLOW_KEY_PREFIX) :]
+            session.execute(delete(Variable).where(Variable.key.in_([row.key, waiter_key(digest)])))
+            purged += 1
+    return purged
+
+
+def _parse(raw: Any) -> FlowRecord | None:
+    try:
+        return FlowRecord.from_json(raw)
+    except (ValueError, TypeError, KeyError):
+        return None

@@ -1,0 +1,189 @@
+"""OAuth ``state`` tokens and the record kept for each onboarding flow.
+
+The state is the only credential the anonymous OAuth redirect carries, so it is 256 random bits and
+only its SHA-256 digest is ever stored or used as a key: a leaked metadata database does not let
+anyone forge a callback. Everything here is plain Python so that the operator (worker), the trigger
+(triggerer) and the plugin (API server) share one definition without importing each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from typing import Any
+
+from airflow_provider_wix.client.models import OAuthCallbackError
+
+#: Prefix of the Airflow Variables that hold flow records; unique so nothing else collides with it.
+FLOW_KEY_PREFIX = "wix_oauth_flow__"
+#: Prefix of the Variables in which a waiting sensor registers its task instance id.
+WAITER_KEY_PREFIX = "wix_oauth_waiter__"
+
+_TOKEN_BYTES = 32
+_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# Wix connection ids are opaque alphanumeric strings of ~100-200 characters; accept a little more.
+_CONNECTION_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,512}$")
+
+
+CALLBACK_ERROR_EXPLANATIONS = {
+    OAuthCallbackError.REJECT: "The calendar owner declined the authorization request.",
+    OAuthCallbackError.UNSUPPORTED: "The calendar provider does not support this type of account.",
+    OAuthCallbackError.INTERNAL: "Wix failed to complete the connection (internal error). Try again.",
+}
+
+
+class FlowStatus(str, Enum):
+    PENDING = "pending"
+    COMPLETED = "completed"
+
+
+class InvalidStateError(ValueError):
+    """The state token is not one this provider could have issued."""
+
+
+def new_state_token() -> str:
+    """Return a fresh, unguessable, URL-safe state token (256 bits of randomness)."""
+    return secrets.token_urlsafe(_TOKEN_BYTES)
+
+
+def is_well_formed_token(token: str) -> bool:
+    return bool(_TOKEN_RE.fullmatch(token))
+
+
+def state_digest(token: str) -> str:
+    """Return the SHA-256 hex digest under which a state is stored; refuses malformed tokens."""
+    if not is_well_formed_token(token):
+        raise InvalidStateError("The OAuth state token is malformed.")
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def digests_match(a: str, b: str) -> bool:
+    return hmac.compare_digest(a, b)
+
+
+def is_valid_connection_id(value: str) -> bool:
+    return bool(_CONNECTION_ID_RE.fullmatch(value))
+
+
+def flow_key(digest: str) -> str:
+    return f"{FLOW_KEY_PREFIX}{digest}"
+
+
+def waiter_key(digest: str) -> str:
+    return f"{WAITER_KEY_PREFIX}{digest}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class FlowRecord:
+    """What is known about one OAuth onboarding flow, stored as JSON in an Airflow Variable."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    schedule_id: str
+    provider_id: str
+    issued_at: str
+    expires_at: str
+    status: FlowStatus = FlowStatus.PENDING
+    connection_id: str | None = None
+    error: OAuthCallbackError | None = None
+    completed_at: str | None = None
+    attempt: int = 1
+    existing_connection_ids: list[str] | None = field(default=None)
+
+    @classmethod
+    def issue(
+        cls,
+        *,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        map_index: int,
+        schedule_id: str,
+        provider_id: str,
+        ttl: timedelta,
+        now: datetime | None = None,
+    ) -> FlowRecord:
+        now = now or utcnow()
+        return cls(
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+            map_index=map_index,
+            schedule_id=schedule_id,
+            provider_id=provider_id,
+            issued_at=now.isoformat(),
+            expires_at=(now + ttl).isoformat(),
+        )
+
+    @property
+    def expires(self) -> datetime:
+        return datetime.fromisoformat(self.expires_at)
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return (now or utcnow()) >= self.expires
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status is FlowStatus.PENDING
+
+    def completed(self, *, connection_id: str | None, error: OAuthCallbackError | None) -> FlowRecord:
+        if (connection_id is None) == (error is None):
+            raise ValueError("A callback carries exactly one of connectionId and error.")
+        return replace(
+            self,
+            status=FlowStatus.COMPLETED,
+            connection_id=connection_id,
+            error=error,
+            completed_at=utcnow().isoformat(),
+        )
+
+    def with_existing_connections(self, connection_ids: list[str]) -> FlowRecord:
+        """Remember the schedule's connections before the flow, so a new one can be told apart."""
+        return replace(self, existing_connection_ids=sorted(connection_ids))
+
+    def rearmed(self) -> FlowRecord:
+        """Let the owner use the same link again after Wix failed internally (a retry of the sensor)."""
+        return replace(
+            self,
+            status=FlowStatus.PENDING,
+            connection_id=None,
+            error=None,
+            completed_at=None,
+            attempt=self.attempt + 1,
+        )
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["error"] = self.error.value if self.error else None
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str | dict[str, Any]) -> FlowRecord:
+        data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+        known = {f for f in cls.__dataclass_fields__}
+        data = {k: v for k, v in data.items() if k in known}
+        data["status"] = FlowStatus(data.get("status", FlowStatus.PENDING.value))
+        data["error"] = OAuthCallbackError(data["error"]) if data.get("error") else None
+        return cls(**data)
+
+    def event_payload(self) -> dict[str, Any]:
+        """The JSON-serialisable payload handed to the sensor's ``execute_complete``."""
+        return {
+            "status": "callback",
+            "connection_id": self.connection_id,
+            "error": self.error.value if self.error else None,
+            "attempt": self.attempt,
+        }

@@ -1,0 +1,55 @@
+"""Read and write flow records from tasks and triggers, through Airflow Variables.
+
+Variables live in Airflow's metadata database and are reachable from every component whatever the
+executor: workers and the triggerer reach them through the Task SDK (Execution API), the API server
+through the ORM (see :mod:`airflow_provider_wix.callback.server`). Nothing is kept in process memory
+or in a local file, so a callback survives restarts of any component.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from asgiref.sync import sync_to_async
+
+from airflow_provider_wix.callback.state import FlowRecord, flow_key, waiter_key
+
+log = logging.getLogger(__name__)
+
+
+def _variable() -> Any:
+    # Imported lazily so that importing this module (e.g. from a DAG file) stays cheap.
+    from airflow.sdk import Variable
+
+    return Variable
+
+
+def save_flow(digest: str, record: FlowRecord) -> None:
+    _variable().set(flow_key(digest), record.to_json(), description="Wix OAuth onboarding flow")
+
+
+def load_flow(digest: str) -> FlowRecord | None:
+    raw = _variable().get(flow_key(digest), default=None)
+    return FlowRecord.from_json(raw) if raw else None
+
+
+async def aload_flow(digest: str) -> FlowRecord | None:
+    """Async variant for triggers: the Variable lookup runs off the event loop."""
+    return await sync_to_async(load_flow)(digest)
+
+
+def register_waiter(digest: str, ti_id: str) -> None:
+    """Tell the callback route which task instance to wake when the callback arrives."""
+    _variable().set(waiter_key(digest), json.dumps({"ti_id": ti_id}), description="Wix OAuth waiting sensor")
+
+
+def discard_flow(digest: str) -> None:
+    """Delete the flow record and its waiter once consumed (or abandoned); missing keys are fine."""
+    variable = _variable()
+    for key in (flow_key(digest), waiter_key(digest)):
+        try:
+            variable.delete(key)
+        except Exception:  # a record that is already gone is the desired end state
+            log.debug("Variable %s was already gone", key, exc_info=True)

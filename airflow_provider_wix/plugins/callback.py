@@ -1,0 +1,125 @@
+"""Airflow plugin: the OAuth redirect endpoint, mounted at ``/wix`` on the Airflow API server.
+
+Wix sends the account owner's browser to ``{callback_base_url}/wix/oauth/callback/{state}`` with
+``connectionId`` or ``error`` appended. That browser is anonymous, so these routes are deliberately
+not behind the Airflow login: the single-use, unguessable ``state`` is the only credential, and a
+request without a known, unexpired, unused state records nothing.
+
+The module stays import-light (it is loaded by every Airflow component); database work is imported
+inside the handler.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from airflow.plugins_manager import AirflowPlugin
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from airflow_provider_wix import __version__
+from airflow_provider_wix.callback.state import CALLBACK_ERROR_EXPLANATIONS, is_valid_connection_id
+from airflow_provider_wix.client.models import OAuthCallbackError
+
+URL_PREFIX = "/wix"
+
+_SECURITY_HEADERS = {
+    # The state sits in the URL: keep it out of caches and out of any Referer header.
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+}
+
+app = FastAPI(
+    title="Wix OAuth callback",
+    description="Receives the Wix External Calendars OAuth redirect for airflow-provider-wix.",
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+)
+
+
+@app.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok", "plugin": "wix_oauth_callback", "version": __version__}
+
+
+@app.get("/oauth/callback/{state}")
+def oauth_callback(state: str, request: Request) -> Response:
+    """Record the outcome of the owner's consent for ``state``; see the module docstring."""
+    from airflow_provider_wix.callback.server import CallbackRefused, record_callback
+
+    wants_json = _wants_json(request)
+    try:
+        connection_id, error = _parse_outcome(request)
+        outcome = record_callback(state, connection_id=connection_id, error=error)
+    except CallbackRefused as refused:
+        return _render(
+            wants_json,
+            refused.http_status,
+            {"status": "refused", "reason": refused.reason},
+            title="This link cannot be used",
+            body=refused.reason,
+        )
+    record = outcome.record
+    if record.error is None:
+        return _render(
+            wants_json,
+            200,
+            {"status": "connected", "scheduleId": record.schedule_id, "connectionId": record.connection_id},
+            title="Calendar connected \N{EM DASH} you can close this tab",
+            body=f"Your calendar is now connected to the Wix schedule {record.schedule_id}.",
+        )
+    return _render(
+        wants_json,
+        200,
+        {"status": "error", "scheduleId": record.schedule_id, "error": record.error.value},
+        title="The calendar was not connected",
+        body=CALLBACK_ERROR_EXPLANATIONS[record.error],
+    )
+
+
+def _parse_outcome(request: Request) -> tuple[str | None, OAuthCallbackError | None]:
+    from airflow_provider_wix.callback.server import CallbackRefused
+
+    connection_ids = request.query_params.getlist("connectionId")
+    errors = request.query_params.getlist("error")
+    if len(connection_ids) + len(errors) != 1:
+        raise CallbackRefused(400, "Expected exactly one connectionId or error parameter.")
+    if connection_ids:
+        if not is_valid_connection_id(connection_ids[0]):
+            raise CallbackRefused(400, "The connectionId parameter is malformed.")
+        return connection_ids[0], None
+    try:
+        return None, OAuthCallbackError(errors[0])
+    except ValueError:
+        raise CallbackRefused(400, "The error parameter has an unknown value.") from None
+
+
+def _wants_json(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _render(wants_json: bool, status: int, payload: dict[str, Any], *, title: str, body: str) -> Response:
+    if wants_json:
+        return JSONResponse(payload, status_code=status, headers=_SECURITY_HEADERS)
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;"
+        "color:#1d1d1f}h1{font-size:1.4rem}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(body)}</p></body></html>"
+    )
+    return HTMLResponse(page, status_code=status, headers=_SECURITY_HEADERS)
+
+
+class WixOAuthCallbackPlugin(AirflowPlugin):
+    """Mounts the callback app; registered through the ``airflow.plugins`` entry point."""
+
+    name = "wix_oauth_callback"
+    fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Wix OAuth callback"}]

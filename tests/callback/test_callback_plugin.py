@@ -1,0 +1,169 @@
+"""The OAuth callback route, mounted on Airflow's own API-server app as in production."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from airflow_provider_wix.callback.server import CallbackRefused, purge_expired_flows, record_callback
+from airflow_provider_wix.callback.state import FlowStatus, new_state_token, waiter_key
+from airflow_provider_wix.client.models import OAuthCallbackError
+from tests.callback.conftest import SCHEDULE_ID, read_flow, write_variable
+
+CONNECTION_ID = "u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzdocJ2isAjIhKtJ0RlgLK"
+
+
+@pytest.fixture(scope="module")
+def api(airflow_db: Any) -> Any:
+    """A test client for the whole Airflow API server (``create_app()``), plugins included."""
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app()) as client:
+        yield client
+
+
+def test_plugin_is_mounted_without_airflow_login(api):
+    health = api.get("/wix/health")
+    assert health.status_code == 200
+    assert health.json()["plugin"] == "wix_oauth_callback"
+    # The core API next to it does require a login; the callback must not.
+    assert api.get("/api/v2/dags").status_code in (401, 403)
+
+
+def test_success_records_connection_and_renders_page(api, issue_flow):
+    state = issue_flow()
+    response = api.get(f"/wix/oauth/callback/{state}", params={"connectionId": CONNECTION_ID})
+    assert response.status_code == 200
+    assert "Calendar connected" in response.text and SCHEDULE_ID in response.text
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cache-control"] == "no-store"
+    record = read_flow(state)
+    assert record is not None
+    assert record.status is FlowStatus.COMPLETED
+    assert record.connection_id == CONNECTION_ID
+    assert record.error is None
+
+
+def test_json_clients_get_json(api, issue_flow):
+    state = issue_flow()
+    response = api.get(
+        f"/wix/oauth/callback/{state}",
+        params={"connectionId": CONNECTION_ID},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"status": "connected", "scheduleId": SCHEDULE_ID, "connectionId": CONNECTION_ID}
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [("reject", "declined"), ("unsupported", "does not support"), ("internal", "Try again")],
+)
+def test_error_outcomes_are_recorded_and_explained(api, issue_flow, error, words):
+    state = issue_flow()
+    response = api.get(f"/wix/oauth/callback/{state}", params={"error": error})
+    assert response.status_code == 200
+    assert words in response.text
+    record = read_flow(state)
+    assert record is not None
+    assert record.error is OAuthCallbackError(error)
+    assert record.connection_id is None
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "connectionId=a&error=reject",
+        "connectionId=a&connectionId=b",
+        "error=reject&error=reject",
+        "error=nope",
+        "connectionId=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    ],
+)
+def test_bad_queries_are_refused_and_record_nothing(api, issue_flow, query):
+    state = issue_flow()
+    response = api.get(f"/wix/oauth/callback/{state}?{query}")
+    assert response.status_code == 400
+    assert "<script>" not in response.text
+    record = read_flow(state)
+    assert record is not None
+    assert record.status is FlowStatus.PENDING
+
+
+def test_unknown_and_malformed_states_are_refused(api, issue_flow):
+    issue_flow()
+    unknown = api.get(f"/wix/oauth/callback/{new_state_token()}", params={"connectionId": CONNECTION_ID})
+    assert unknown.status_code == 404
+    malformed = api.get("/wix/oauth/callback/<b>forged</b>", params={"connectionId": CONNECTION_ID})
+    assert malformed.status_code in (400, 404)
+    assert "<b>" not in malformed.text
+
+
+def test_reused_state_is_refused_and_first_result_kept(api, issue_flow):
+    state = issue_flow()
+    assert api.get(f"/wix/oauth/callback/{state}", params={"connectionId": CONNECTION_ID}).status_code == 200
+    again = api.get(f"/wix/oauth/callback/{state}", params={"error": "reject"})
+    assert again.status_code == 409
+    record = read_flow(state)
+    assert record is not None and record.connection_id == CONNECTION_ID and record.error is None
+
+
+def test_expired_state_is_refused_and_not_recorded(api, issue_flow):
+    state = issue_flow(ttl=timedelta(seconds=-1))
+    response = api.get(f"/wix/oauth/callback/{state}", params={"connectionId": CONNECTION_ID})
+    assert response.status_code == 410
+    record = read_flow(state)
+    assert record is not None and record.status is FlowStatus.PENDING
+
+
+def test_concurrent_callbacks_record_exactly_one_result(issue_flow):
+    state = issue_flow()
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def deliver(i: int) -> None:
+        barrier.wait()
+        try:
+            record_callback(state, connection_id=f"conn{i}", error=None)
+            outcomes.append(f"conn{i}")
+        except CallbackRefused as refused:
+            outcomes.append(str(refused.http_status))
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [o for o in outcomes if o.startswith("conn")]
+    assert len(winners) == 1, outcomes
+    assert sorted(o for o in outcomes if not o.startswith("conn")) == ["409"] * 7
+    record = read_flow(state)
+    assert record is not None and record.connection_id == winners[0]
+
+
+def test_waiter_that_is_not_deferred_is_not_woken(issue_flow):
+    import uuid
+
+    from airflow_provider_wix.callback.state import state_digest
+
+    state = issue_flow()
+    write_variable(waiter_key(state_digest(state)), '{"ti_id": "%s"}' % uuid.uuid4())
+    outcome = record_callback(state, connection_id=CONNECTION_ID, error=None)
+    assert outcome.woke_task is False
+    assert outcome.record.connection_id == CONNECTION_ID
+
+
+def test_expired_flows_are_purged_with_their_waiters(issue_flow):
+    from airflow_provider_wix.callback.state import state_digest
+
+    expired = issue_flow(ttl=timedelta(seconds=-1))
+    live = issue_flow()
+    write_variable(waiter_key(state_digest(expired)), '{"ti_id": "x"}')
+    assert purge_expired_flows() == 1
+    assert read_flow(expired) is None
+    assert read_flow(live) is not None
