@@ -1,0 +1,125 @@
+"""Plain Python client for Wix Bookings External Calendars v2 (no Airflow import anywhere in here).
+
+>>> from airflow_provider_wix.client import ApiKeyAuth, ExternalCalendarsClient
+>>> with ExternalCalendarsClient(ApiKeyAuth("<key>", site_id="<site id>")) as wix:  # doctest: +SKIP
+...     providers = wix.list_providers()
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_wix.client.auth import ApiKeyAuth, Auth, OAuthAppAuth
+from airflow_provider_wix.client.errors import (
+    WixApiError,
+    WixAuthenticationError,
+    WixBadCredentialsError,
+    WixConflictError,
+    WixConnectionAlreadyDisconnectedError,
+    WixConnectionNotConnectedError,
+    WixError,
+    WixInvalidRequestError,
+    WixNotFoundError,
+    WixNotSupportedByProviderError,
+    WixPermissionError,
+    WixPreconditionError,
+    WixPremiumFeatureNotEnabledError,
+    WixRateLimitError,
+    WixServerError,
+    WixTransportError,
+    WixValidationError,
+)
+from airflow_provider_wix.client.models import (
+    BUSINESS_SCHEDULE_ID,
+    Calendar,
+    CalendarType,
+    Connection,
+    ConnectionStatus,
+    ConnectMethod,
+    ErrorReason,
+    Event,
+    EventPage,
+    Fieldset,
+    ListEventFromCalendars,
+    OAuthCallbackError,
+    PagingMetadata,
+    Provider,
+    ProviderFeatures,
+    SyncConfig,
+    SyncToCalendar,
+    build_sync_config,
+    ensure_sync_supported,
+    find_provider,
+    unsupported_sync_reason,
+)
+from airflow_provider_wix.client.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from airflow_provider_wix.client._http import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+    from airflow_provider_wix.client.external_calendars import ExternalCalendarsClient
+
+# requests and tenacity load on first use of the client, not when a DAG file imports an operator.
+_LAZY = {
+    "ExternalCalendarsClient": "airflow_provider_wix.client.external_calendars",
+    "DEFAULT_BASE_URL": "airflow_provider_wix.client._http",
+    "DEFAULT_TIMEOUT": "airflow_provider_wix.client._http",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "BUSINESS_SCHEDULE_ID",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "ApiKeyAuth",
+    "Auth",
+    "Calendar",
+    "CalendarType",
+    "ConnectMethod",
+    "Connection",
+    "ConnectionStatus",
+    "ErrorReason",
+    "Event",
+    "EventPage",
+    "ExternalCalendarsClient",
+    "Fieldset",
+    "ListEventFromCalendars",
+    "OAuthAppAuth",
+    "OAuthCallbackError",
+    "PagingMetadata",
+    "Provider",
+    "ProviderFeatures",
+    "RetryPolicy",
+    "SyncConfig",
+    "SyncToCalendar",
+    "WixApiError",
+    "WixAuthenticationError",
+    "WixBadCredentialsError",
+    "WixConflictError",
+    "WixConnectionAlreadyDisconnectedError",
+    "WixConnectionNotConnectedError",
+    "WixError",
+    "WixInvalidRequestError",
+    "WixNotFoundError",
+    "WixNotSupportedByProviderError",
+    "WixPermissionError",
+    "WixPreconditionError",
+    "WixPremiumFeatureNotEnabledError",
+    "WixRateLimitError",
+    "WixServerError",
+    "WixTransportError",
+    "WixValidationError",
+    "build_sync_config",
+    "ensure_sync_supported",
+    "find_provider",
+    "unsupported_sync_reason",
+]

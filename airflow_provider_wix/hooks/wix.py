@@ -1,0 +1,348 @@
+"""``WixHook``: turns an Airflow connection of type ``wix`` into an :class:`ExternalCalendarsClient`.
+
+All Wix logic (requests, retries, errors, validation) lives in :mod:`airflow_provider_wix.client`; the
+hook only reads the connection, registers minted tokens with Airflow's secret masker and exposes one
+method per API call under the names in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
+
+from airflow_provider_wix.client import (
+    ApiKeyAuth,
+    Auth,
+    OAuthAppAuth,
+    RetryPolicy,
+    WixError,
+    WixInvalidRequestError,
+)
+from airflow_provider_wix.client.errors import redact
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from airflow_provider_wix.client import (
+        Calendar,
+        Connection,
+        Event,
+        EventPage,
+        ExternalCalendarsClient,
+        Provider,
+        SyncConfig,
+    )
+    from airflow_provider_wix.client._http import Timeout
+    from airflow_provider_wix.client.external_calendars import TimeLike
+
+__all__ = ["WixHook"]
+
+AUTH_TYPES = ("api_key", "oauth_app")
+# test_connection should answer within seconds in the UI, not after a full retry budget.
+TEST_CONNECTION_RETRY = RetryPolicy(max_attempts=2, max_total_seconds=10.0)
+TEST_CONNECTION_TIMEOUT: tuple[float, float] = (5.0, 15.0)
+
+
+def _extra(extras: Mapping[str, Any], name: str) -> str | None:
+    """An extra by its plain name (the 3.2+ form writes these) or the legacy ``extra__wix__`` prefix."""
+    for key in (name, f"extra__wix__{name}"):
+        value = extras.get(key)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def _absolute_http_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return value.strip().rstrip("/")
+    return None
+
+
+def _base_url(conn: Any) -> str:
+    """``host`` as a URL; a bare host name (e.g. from a ``wix://`` URI) gets ``https`` and the port."""
+    host = (getattr(conn, "host", None) or "").strip()
+    if not host:
+        from airflow_provider_wix.client._http import DEFAULT_BASE_URL
+
+        return DEFAULT_BASE_URL
+    if "://" in host:
+        return host
+    schema = (getattr(conn, "schema", None) or "").strip().lower()
+    scheme = schema if schema in ("http", "https") else "https"
+    port = getattr(conn, "port", None)
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def _mask_token(token: str) -> None:
+    mask_secret(token, "wix_access_token")
+
+
+# Clients shared process-wide (``shared=True``), e.g. by every Wix trigger in a triggerer: one session
+# and one app token for all of them instead of one each.
+_SHARED_CLIENTS: dict[tuple[Any, ...], ExternalCalendarsClient] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _fingerprint(conn: Any, timeout: Timeout | None, retry: RetryPolicy | None) -> tuple[Any, ...]:
+    """Everything that makes two clients interchangeable; secrets only as digests."""
+    extras: Mapping[str, Any] = getattr(conn, "extra_dejson", None) or {}
+
+    def digest(value: str | None) -> str:
+        return hashlib.sha256((value or "").encode()).hexdigest()
+
+    return (
+        _base_url(conn),
+        (_extra(extras, "auth_type") or "api_key").lower(),
+        digest(getattr(conn, "password", None)),
+        digest(_extra(extras, "client_secret")),
+        *(_extra(extras, name) for name in ("site_id", "account_id", "client_id", "instance_id")),
+        timeout,
+        retry,
+    )
+
+
+class WixHook(BaseHook):
+    """Talk to Wix Bookings External Calendars v2 with the credentials of an Airflow connection.
+
+    Connection fields: ``host`` = API base URL (empty: ``https://www.wixapis.com``), ``password`` = API
+    key; extras ``auth_type`` (``api_key`` | ``oauth_app``), ``site_id`` / ``account_id``, ``client_id`` /
+    ``client_secret`` / ``instance_id`` and ``callback_base_url``.
+
+    :param wix_conn_id: the Airflow connection id.
+    :param timeout: ``(connect, read)`` seconds per request (client default ``(10, 60)``).
+    :param retry: retry policy for transient Wix failures (client default otherwise).
+    """
+
+    conn_name_attr = "wix_conn_id"
+    default_conn_name = "wix_default"
+    conn_type = "wix"
+    hook_name = "Wix"
+
+    def __init__(
+        self,
+        wix_conn_id: str = default_conn_name,
+        *,
+        timeout: Timeout | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        super().__init__()
+        self.wix_conn_id = wix_conn_id
+        self.timeout = timeout
+        self.retry = retry
+
+    # -- building the client ------------------------------------------------------------------------
+
+    @cached_property
+    def connection(self) -> Any:
+        """The Airflow connection, looked up once per hook."""
+        return self.get_connection(self.wix_conn_id)
+
+    @classmethod
+    def auth_from_connection(cls, conn: Any) -> Auth:
+        """The auth strategy described by the connection; raises ``WixInvalidRequestError`` if incomplete."""
+        extras: Mapping[str, Any] = getattr(conn, "extra_dejson", None) or {}
+        conn_id = getattr(conn, "conn_id", None) or "?"
+        auth_type = (_extra(extras, "auth_type") or "api_key").lower()
+        try:
+            if auth_type == "api_key":
+                if not (conn.password or "").strip():
+                    raise WixInvalidRequestError("the password field must hold the Wix API key (auth_type api_key)")
+                return ApiKeyAuth(
+                    conn.password,
+                    site_id=_extra(extras, "site_id"),
+                    account_id=_extra(extras, "account_id"),
+                )
+            if auth_type == "oauth_app":
+                client_secret = _extra(extras, "client_secret") or ""
+                if client_secret:
+                    mask_secret(client_secret, "client_secret")
+                return OAuthAppAuth(
+                    _extra(extras, "client_id") or "",
+                    client_secret,
+                    _extra(extras, "instance_id") or "",
+                    on_token=_mask_token,
+                )
+        except WixInvalidRequestError as exc:
+            raise WixInvalidRequestError(f"Airflow connection {conn_id!r} (type wix): {exc}") from None
+        raise WixInvalidRequestError(
+            f"Airflow connection {conn_id!r} (type wix): extra auth_type must be one of "
+            f"{', '.join(AUTH_TYPES)}, got {auth_type!r}"
+        )
+
+    @classmethod
+    def client_from_connection(
+        cls,
+        conn: Any,
+        *,
+        timeout: Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        shared: bool = False,
+    ) -> ExternalCalendarsClient:
+        """A client for an Airflow connection object.
+
+        Usable without a hook instance, e.g. in a trigger with ``await BaseHook.aget_connection(...)``.
+        ``shared=True`` returns one long-lived client per distinct connection in this process (its
+        session is never closed, ``close()`` on it is harmless), so many triggers polling through the
+        same connection share pooled sockets and a single app token.
+        """
+        from airflow_provider_wix.client import DEFAULT_TIMEOUT
+
+        if shared:
+            key = _fingerprint(conn, timeout, retry)
+            with _SHARED_LOCK:
+                client = _SHARED_CLIENTS.get(key)
+                if client is None:
+                    import requests
+
+                    client = cls._build(conn, timeout or DEFAULT_TIMEOUT, retry, session=requests.Session())
+                    _SHARED_CLIENTS[key] = client
+                return client
+        return cls._build(conn, timeout or DEFAULT_TIMEOUT, retry)
+
+    @classmethod
+    def _build(
+        cls, conn: Any, timeout: Timeout, retry: RetryPolicy | None, session: Any = None
+    ) -> ExternalCalendarsClient:
+        from airflow_provider_wix.client import ExternalCalendarsClient
+
+        auth = cls.auth_from_connection(conn)
+        return ExternalCalendarsClient(auth, _base_url(conn), timeout=timeout, retry=retry, session=session)
+
+    @cached_property
+    def client(self) -> ExternalCalendarsClient:
+        """The client, built on first use and reused (one HTTP session, one cached token) afterwards."""
+        return self.client_from_connection(self.connection, timeout=self.timeout, retry=self.retry)
+
+    def get_conn(self) -> ExternalCalendarsClient:
+        return self.client
+
+    def close(self) -> None:
+        """Release the client's pooled connections, if a client was built."""
+        if "client" in self.__dict__:
+            self.client.close()
+            del self.__dict__["client"]
+
+    @property
+    def callback_base_url(self) -> str | None:
+        """Public base URL of the Airflow API server for OAuth redirects.
+
+        ``extra.callback_base_url``, else Airflow's ``[api] base_url``; ``None`` when neither is an
+        absolute http(s) URL (the caller explains what to configure).
+        """
+        extras: Mapping[str, Any] = getattr(self.connection, "extra_dejson", None) or {}
+        configured = _absolute_http_url(_extra(extras, "callback_base_url"))
+        if configured:
+            return configured
+        from airflow.sdk import conf
+
+        return _absolute_http_url(conf.get("api", "base_url", fallback=None))
+
+    # -- one method per API call --------------------------------------------------------------------
+
+    def list_providers(self) -> list[Provider]:
+        return self.client.list_providers()
+
+    def get_calendar_connection(self, connection_id: str) -> Connection:
+        """Wix's Get Connection (``get_connection`` is Airflow's own lookup of Airflow connections)."""
+        return self.client.get_connection(connection_id)
+
+    def list_connections(
+        self, schedule_ids: Iterable[str] | str | None = None, partial_failure: bool = False
+    ) -> list[Connection]:
+        return self.client.list_connections(schedule_ids, partial_failure)
+
+    def connect_by_oauth(self, provider_id: str, schedule_id: str, redirect_url: str) -> str:
+        return self.client.connect_by_oauth(provider_id, schedule_id, redirect_url)
+
+    def connect_by_credentials(self, provider_id: str, schedule_id: str, email: str, password: str) -> Connection:
+        return self.client.connect_by_credentials(provider_id, schedule_id, email, password)
+
+    def list_calendars(self, connection_id: str) -> list[Calendar]:
+        return self.client.list_calendars(connection_id)
+
+    def update_sync_config(self, connection_id: str, sync_config: SyncConfig | dict[str, Any]) -> Connection:
+        return self.client.update_sync_config(connection_id, sync_config)
+
+    def disconnect(self, connection_id: str) -> Connection:
+        return self.client.disconnect(connection_id)
+
+    def iter_events(
+        self,
+        from_: TimeLike,
+        to: TimeLike,
+        schedule_ids: Iterable[str] | str | None = None,
+        user_ids: Iterable[str] | str | None = None,
+        all_day: bool | None = None,
+        fieldsets: Iterable[str] | str | None = None,
+        page_size: int = 1000,
+        partial_failure: bool = False,
+    ) -> Iterator[Event]:
+        """Events one by one, fetched page by page as they are consumed (flat memory)."""
+        return self.client.iter_events(
+            from_, to, schedule_ids, user_ids, all_day, fieldsets, page_size, partial_failure
+        )
+
+    def iter_event_pages(
+        self,
+        from_: TimeLike,
+        to: TimeLike,
+        schedule_ids: Iterable[str] | str | None = None,
+        user_ids: Iterable[str] | str | None = None,
+        all_day: bool | None = None,
+        fieldsets: Iterable[str] | str | None = None,
+        page_size: int = 1000,
+        partial_failure: bool = False,
+    ) -> Iterator[EventPage]:
+        """Whole List Events responses, for writers that store a page at a time."""
+        return self.client.iter_event_pages(
+            from_, to, schedule_ids, user_ids, all_day, fieldsets, page_size, partial_failure
+        )
+
+    def list_events(
+        self,
+        from_: TimeLike,
+        to: TimeLike,
+        schedule_ids: Iterable[str] | str | None = None,
+        user_ids: Iterable[str] | str | None = None,
+        all_day: bool | None = None,
+        fieldsets: Iterable[str] | str | None = None,
+        page_size: int = 1000,
+        partial_failure: bool = False,
+    ) -> list[Event]:
+        return self.client.list_events(
+            from_, to, schedule_ids, user_ids, all_day, fieldsets, page_size, partial_failure
+        )
+
+    # -- Airflow UI / CLI -----------------------------------------------------------------------------
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Call List Providers with the connection's credentials; never echoes a secret."""
+        secrets: tuple[str, ...] = ()
+        try:
+            conn = self.connection
+            extras: Mapping[str, Any] = getattr(conn, "extra_dejson", None) or {}
+            secrets = tuple(s for s in (conn.password, _extra(extras, "client_secret")) if s)
+            with self.client_from_connection(
+                conn,
+                timeout=self.timeout or TEST_CONNECTION_TIMEOUT,
+                retry=self.retry or TEST_CONNECTION_RETRY,
+            ) as client:
+                providers = client.list_providers()
+                names = ", ".join(str(p.get("name") or p.get("calendarType") or p.get("id")) for p in providers)
+                return True, (
+                    f"Connected to Wix at {client.base_url}: {len(providers)} calendar provider"
+                    f"{'' if len(providers) == 1 else 's'} available" + (f" ({names})" if names else "")
+                )
+        except WixError as exc:
+            return False, redact(str(exc), secrets)
+        except Exception as exc:
+            return False, redact(f"{type(exc).__name__}: {exc}", secrets)
