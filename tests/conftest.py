@@ -42,12 +42,8 @@ AIRFLOW_TEST_ENV = {
 }
 os.environ.update(AIRFLOW_TEST_ENV)
 
-try:  # the emulator ships the `wix_emulator` fixture for users; the tests use the same one
-    import airflow_provider_wix.emulator.pytest_plugin  # noqa: F401
-
-    pytest_plugins = ["airflow_provider_wix.emulator.pytest_plugin"]
-except ImportError:  # pragma: no cover - only while the emulator is being written
-    pytest_plugins = []
+# The emulator ships the `wix_emulator` fixture for users; the tests use the same one.
+pytest_plugins = ["airflow_provider_wix.emulator.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +74,7 @@ def wix_connection_json(emulator: Any, **extra: Any) -> str:
 def wix_conn(wix_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Point the ``wix_default`` Airflow connection at a fresh emulator."""
     monkeypatch.setenv("AIRFLOW_CONN_WIX_DEFAULT", wix_connection_json(wix_emulator))
-    yield wix_emulator
+    return wix_emulator
 
 
 def run_dag(dag_id: str, conf: dict[str, Any] | None = None, **kwargs: Any) -> Any:
@@ -102,9 +98,7 @@ def task_states(dag_run: Any) -> dict[str, str]:
         tis = session.scalars(
             select(TaskInstance).where(TaskInstance.dag_id == dag_run.dag_id, TaskInstance.run_id == dag_run.run_id)
         ).all()
-        return {
-            (ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): str(ti.state) for ti in tis
-        }
+        return {(ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): str(ti.state) for ti in tis}
 
 
 def xcom_value(dag_run: Any, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
@@ -126,3 +120,93 @@ def xcom_value(dag_run: Any, task_id: str, key: str = "return_value", map_index:
         if row is None:
             raise LookupError(f"No XCom {key!r} for {task_id}[{map_index}]")
         return XComModel.deserialize_value(row)
+
+
+API_SERVER_URL = AIRFLOW_TEST_ENV["AIRFLOW__API__BASE_URL"]
+
+
+@pytest.fixture(scope="session")
+def airflow_api_server(airflow_db: Path) -> Iterator[str]:
+    """Airflow's real API-server app (plugins mounted) served by uvicorn on ``[api] base_url``.
+
+    The OAuth redirect reaches the callback plugin here over real HTTP, while ``dag.test()`` runs
+    the tasks in the test process against the same metadata database.
+    """
+    import threading
+    import time
+    from urllib.parse import urlsplit
+
+    import requests
+    import uvicorn
+    from airflow.api_fastapi.app import create_app
+
+    address = urlsplit(API_SERVER_URL)
+    config = uvicorn.Config(create_app(), host=address.hostname, port=address.port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="airflow-api-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{API_SERVER_URL}/wix/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("The Airflow API server did not start")
+        time.sleep(0.1)
+    yield API_SERVER_URL
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+class CalendarOwner:
+    """Plays the calendar owner: answers the emulator's consent page over HTTP, as a browser would.
+
+    Following the redirect delivers the callback to whatever ``redirectUrl`` the operator sent,
+    i.e. to the Airflow API server's plugin route.
+    """
+
+    def __init__(self, emulator: Any) -> None:
+        self.emulator = emulator
+
+    def pending_flow(self, schedule_id: str | None = None, timeout: float = 60) -> dict[str, Any]:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            for flow in self.emulator.state.pending_oauth_flows():
+                if schedule_id is None or flow["schedule_id"] == schedule_id:
+                    return dict(flow)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"No pending OAuth flow for schedule {schedule_id}")
+            time.sleep(0.1)
+
+    def answer(self, decision: str = "allow", *, schedule_id: str | None = None, timeout: float = 60) -> Any:
+        """Decide the next pending flow; returns the final response (the callback page)."""
+        import requests
+
+        flow = self.pending_flow(schedule_id, timeout)
+        return requests.get(flow["consent_url"], params={"decision": decision}, timeout=30)
+
+    def answer_in_background(self, decisions: dict[str, str | list[str] | None], timeout: float = 120) -> Any:
+        """Answer each schedule's flows as they appear, in order; ``None``: never answer.
+
+        A list answers successive flows of one schedule (e.g. ``["internal", "allow"]`` for a
+        retry that asks Wix for a new link). Returns the thread.
+        """
+        import threading
+
+        def run() -> None:
+            for schedule_id, answers in decisions.items():
+                for decision in [answers] if isinstance(answers, str) else answers or []:
+                    self.answer(decision, schedule_id=schedule_id, timeout=timeout)
+
+        thread = threading.Thread(target=run, name="calendar-owner", daemon=True)
+        thread.start()
+        return thread
+
+
+@pytest.fixture
+def calendar_owner(wix_emulator: Any) -> CalendarOwner:
+    return CalendarOwner(wix_emulator)

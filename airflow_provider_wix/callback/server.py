@@ -52,9 +52,7 @@ class CallbackOutcome:
     woke_task: bool
 
 
-def record_callback(
-    token: str, *, connection_id: str | None, error: OAuthCallbackError | None
-) -> CallbackOutcome:
+def record_callback(token: str, *, connection_id: str | None, error: OAuthCallbackError | None) -> CallbackOutcome:
     """Store the callback for a known, unexpired, unused state exactly once, then wake the waiter."""
     from airflow.models.variable import Variable
     from airflow.utils.session import create_session
@@ -66,9 +64,7 @@ def record_callback(
         raise CallbackRefused(400, str(err)) from None
 
     with create_session() as session:
-        row = session.scalars(
-            select(Variable).where(Variable.key == flow_key(digest)).with_for_update()
-        ).one_or_none()
+        row = session.scalars(select(Variable).where(Variable.key == flow_key(digest)).with_for_update()).one_or_none()
         if row is None:
             raise CallbackRefused(404, "This authorization link is unknown or has already been cleaned up.")
         record = FlowRecord.from_json(row.val)
@@ -113,7 +109,7 @@ def _wake_waiter(session: Session, digest: str, record: FlowRecord) -> bool:
             if ti is None or ti.state != TaskInstanceState.DEFERRED:
                 # Running tasks check the record themselves before deferring; never resume those.
                 return False
-            handle_event_submit(TriggerEvent(record.event_payload()), task_instance=ti, session=session)
+            handle_event_submit(TriggerEvent(record.event_payload(via="push")), task_instance=ti, session=session)
         log.info("Woke task instance %s for OAuth flow of schedule %s", ti_id, record.schedule_id)
         return True
     except Exception:

@@ -43,8 +43,27 @@ class FlowStatus(str, Enum):
     COMPLETED = "completed"
 
 
+#: Where the plugin serves the OAuth redirect on the Airflow API server.
+CALLBACK_PATH = "/wix/oauth/callback/"
+
+
 class InvalidStateError(ValueError):
     """The state token is not one this provider could have issued."""
+
+
+class MissingCallbackUrlError(ValueError):
+    """Neither the Wix connection nor Airflow's ``[api] base_url`` says where Airflow is reachable."""
+
+
+def callback_redirect_url(base_url: str | None, state: str, *, wix_conn_id: str) -> str:
+    """The redirect URL Wix sends the owner's browser to: the plugin route for this ``state``."""
+    if not base_url:
+        raise MissingCallbackUrlError(
+            "No absolute callback URL for the OAuth redirect: set `callback_base_url` in the extra of "
+            f"connection {wix_conn_id!r} or Airflow's [api] base_url to the public URL of the Airflow "
+            "API server (e.g. https://airflow.example.com)."
+        )
+    return f"{base_url.rstrip('/')}{CALLBACK_PATH}{state}"
 
 
 def new_state_token() -> str:
@@ -179,10 +198,11 @@ class FlowRecord:
         data["error"] = OAuthCallbackError(data["error"]) if data.get("error") else None
         return cls(**data)
 
-    def event_payload(self) -> dict[str, Any]:
-        """The JSON-serialisable payload handed to the sensor's ``execute_complete``."""
+    def event_payload(self, *, via: str) -> dict[str, Any]:
+        """The JSON-serialisable payload handed to the sensor; ``via`` says what delivered it."""
         return {
             "status": "callback",
+            "via": via,
             "connection_id": self.connection_id,
             "error": self.error.value if self.error else None,
             "attempt": self.attempt,

@@ -19,10 +19,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from airflow_provider_wix import __version__
-from airflow_provider_wix.callback.state import CALLBACK_ERROR_EXPLANATIONS, is_valid_connection_id
+from airflow_provider_wix.callback.state import CALLBACK_ERROR_EXPLANATIONS, CALLBACK_PATH, is_valid_connection_id
 from airflow_provider_wix.client.models import OAuthCallbackError
 
 URL_PREFIX = "/wix"
+_ROUTE = CALLBACK_PATH.removeprefix(URL_PREFIX)
 
 _SECURITY_HEADERS = {
     # The state sits in the URL: keep it out of caches and out of any Referer header.
@@ -47,7 +48,7 @@ def health() -> dict[str, str]:
     return {"status": "ok", "plugin": "wix_oauth_callback", "version": __version__}
 
 
-@app.get("/oauth/callback/{state}")
+@app.get(_ROUTE + "{state}")
 def oauth_callback(state: str, request: Request) -> Response:
     """Record the outcome of the owner's consent for ``state``; see the module docstring."""
     from airflow_provider_wix.callback.server import CallbackRefused, record_callback

@@ -56,7 +56,11 @@ def test_json_clients_get_json(api, issue_flow):
         headers={"Accept": "application/json"},
     )
     assert response.status_code == 200
-    assert response.json() == {"status": "connected", "scheduleId": SCHEDULE_ID, "connectionId": CONNECTION_ID}
+    assert response.json() == {
+        "status": "connected",
+        "scheduleId": SCHEDULE_ID,
+        "connectionId": CONNECTION_ID,
+    }
 
 
 @pytest.mark.parametrize(
@@ -152,7 +156,7 @@ def test_waiter_that_is_not_deferred_is_not_woken(issue_flow):
     from airflow_provider_wix.callback.state import state_digest
 
     state = issue_flow()
-    write_variable(waiter_key(state_digest(state)), '{"ti_id": "%s"}' % uuid.uuid4())
+    write_variable(waiter_key(state_digest(state)), f'{{"ti_id": "{uuid.uuid4()}"}}')
     outcome = record_callback(state, connection_id=CONNECTION_ID, error=None)
     assert outcome.woke_task is False
     assert outcome.record.connection_id == CONNECTION_ID

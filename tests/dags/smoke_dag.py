@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pendulum
-
 from airflow.sdk import dag, task
 
 

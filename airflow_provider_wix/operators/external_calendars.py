@@ -1,0 +1,932 @@
+"""Operators for the Wix Bookings External Calendars v2 API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
+from datetime import datetime, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+
+from airflow_provider_wix.hooks.wix import WixHook
+from airflow_provider_wix.links.external_calendars import WixAuthorizeCalendarLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseNotifier, Context, ObjectStoragePath
+
+    from airflow_provider_wix.client.models import Calendar, Connection, Event, ExportTo, ImportFrom, Provider
+
+
+class ConnectByOAuthOperator(BaseOperator):
+    """Start the OAuth connection of a schedule to an external calendar and hand over the ``oauthUrl``.
+
+    Connecting by OAuth needs the calendar owner to approve at the provider, so this task only
+    starts the flow: it issues a single-use ``state``, asks Wix for the consent URL with the redirect
+    pointing at this Airflow's callback route, and returns the ``oauthUrl`` (XCom ``return_value``;
+    keys ``oauth_state`` and ``redirect_url`` too). A :class:`WixOAuthCallbackSensor` then waits for
+    the owner's decision.
+
+    :param schedule_id: The Wix schedule to connect (templated).
+    :param provider_id: The provider's id from List Providers (templated).
+    :param provider: Instead of ``provider_id``: a calendar type or name such as ``"GOOGLE"``,
+        ``"MICROSOFT"`` or ``"Google Calendar"``, resolved through List Providers (templated).
+    :param redirect_url: Send the owner somewhere else than Airflow's callback route. No state is
+        issued then, so the sensor needs ``detect_via_api=True``.
+    :param notifier: Notifier(s) called with the ``oauth_url`` (and ``wix_schedule_id``) added to
+        their template context, e.g. an ``SmtpNotifier`` that e-mails the owner the link.
+    :param state_ttl: How long the link may be used.
+    :param detect_via_api: Also record the schedule's existing connections, so that a sensor with
+        ``detect_via_api=True`` can tell the new connection apart.
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("schedule_id", "provider_id", "provider", "redirect_url", "wix_conn_id")
+    operator_extra_links = (WixAuthorizeCalendarLink(),)
+    ui_color = "#e0f0ff"
+
+    def __init__(
+        self,
+        *,
+        schedule_id: str,
+        provider_id: str | None = None,
+        provider: str | None = None,
+        redirect_url: str | None = None,
+        notifier: BaseNotifier | Sequence[BaseNotifier] | None = None,
+        state_ttl: timedelta = timedelta(days=7),
+        detect_via_api: bool = False,
+        wix_conn_id: str = WixHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if (provider_id is None) == (provider is None):
+            raise ValueError("Pass exactly one of provider_id and provider.")
+        self.schedule_id = schedule_id
+        self.provider_id = provider_id
+        self.provider = provider
+        self.redirect_url = redirect_url
+        if notifier is None:
+            self.notifiers: list[BaseNotifier] = []
+        elif isinstance(notifier, Sequence):
+            self.notifiers = list(notifier)
+        else:
+            self.notifiers = [notifier]
+        self.state_ttl = state_ttl
+        self.detect_via_api = detect_via_api
+        self.wix_conn_id = wix_conn_id
+
+    def execute(self, context: Context) -> str:
+        from airflow_provider_wix.callback.state import state_digest
+        from airflow_provider_wix.callback.store import discard_flow
+        from airflow_provider_wix.client.models import ConnectMethod, find_provider
+        from airflow_provider_wix.client.validation import validate_guid
+
+        schedule_id = validate_guid(self.schedule_id, "schedule_id")
+        hook = WixHook(wix_conn_id=self.wix_conn_id)
+        if self.provider is not None:
+            provider = find_provider(hook.list_providers(), self.provider)
+            methods = provider.get("features", {}).get("connectMethods", [])
+            if ConnectMethod.OAUTH.value not in methods:
+                raise AirflowException(
+                    f"{provider.get('name', self.provider)} cannot be connected by OAuth "
+                    f"(it supports {', '.join(methods) or 'no connect method'}); "
+                    "use ConnectByCredentialsOperator for credential-based providers such as Apple."
+                )
+            provider_id = provider["id"]
+        else:
+            provider_id = validate_guid(str(self.provider_id), "provider_id")
+
+        ti = context["ti"]
+        state: str | None = None
+        digest: str | None = None
+        redirect_url = self.redirect_url
+        if redirect_url is None:
+            redirect_url, state = self._issue_state(hook, ti, schedule_id, provider_id)
+            digest = state_digest(state)
+        try:
+            oauth_url = hook.connect_by_oauth(provider_id, schedule_id, redirect_url)
+        except BaseException:
+            if digest is not None:
+                discard_flow(digest)  # the link was never handed out: leave nothing behind
+            raise
+
+        ti.xcom_push(key="oauth_state", value=state)
+        ti.xcom_push(key="redirect_url", value=redirect_url)
+        self.log.info("Open this URL to authorize the calendar for schedule %s: %s", schedule_id, oauth_url)
+        self._notify(context, oauth_url, schedule_id)
+        return oauth_url
+
+    def _issue_state(self, hook: WixHook, ti: Any, schedule_id: str, provider_id: str) -> tuple[str, str]:
+        from airflow_provider_wix.callback.state import (
+            FlowRecord,
+            callback_redirect_url,
+            new_state_token,
+            state_digest,
+        )
+        from airflow_provider_wix.callback.store import save_flow
+
+        record = FlowRecord.issue(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index,
+            schedule_id=schedule_id,
+            provider_id=provider_id,
+            ttl=self.state_ttl,
+        )
+        if self.detect_via_api:
+            existing = hook.list_connections(schedule_ids=[schedule_id])
+            record = record.with_existing_connections([c["id"] for c in existing if c.get("id")])
+        state = new_state_token()
+        redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
+        save_flow(state_digest(state), record)
+        return redirect_url, state
+
+    def _notify(self, context: Context, oauth_url: str, schedule_id: str) -> None:
+        if not self.notifiers:
+            return
+        notify_context: dict[str, Any] = {**context, "oauth_url": oauth_url, "wix_schedule_id": schedule_id}
+        for notifier in self.notifiers:
+            notifier(notify_context)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Operators for the rest of the API
+# ---------------------------------------------------------------------------------------------------
+
+#: Default ceiling on the events ``ListEventsOperator`` returns through XCom (kept in the metadata DB).
+DEFAULT_MAX_XCOM_EVENTS = 5_000
+
+_NONE_TEXTS = frozenset({"", "none", "null"})
+
+
+def _parse_literal(text: str, name: str) -> Any:
+    """Read a JSON or Python literal, e.g. ``"['a', 'b']"`` rendered from ``{{ params.ids }}``."""
+    import ast
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise AirflowFailException(f"{name} could not be read as a list or mapping: {text!r}") from None
+
+
+def _as_str_list(value: object, name: str) -> list[str] | None:
+    """Normalise a templated list argument: ``None``, a list, a JSON/Python list text or ``"a,b"``.
+
+    Jinja renders ``{{ params.ids }}`` to the text of the list unless the DAG renders native objects, so
+    both forms are accepted. ``None`` (or the text ``"None"``) means "no filter"; an empty list stays empty.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in _NONE_TEXTS:
+            return None
+        if text[:1] in "[(":
+            value = _parse_literal(text, name)
+        else:
+            return [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [str(item).strip() for item in value]
+    raise AirflowFailException(f"{name} must be a list of strings, got {type(value).__name__}")
+
+
+def _as_optional_bool(value: object, name: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _NONE_TEXTS:
+            return None
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+    raise AirflowFailException(f"{name} must be true, false or None, got {value!r}")
+
+
+def _as_optional_text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text.lower() in _NONE_TEXTS else text
+
+
+def _is_guid(value: str) -> bool:
+    from airflow_provider_wix.client.errors import WixInvalidRequestError
+    from airflow_provider_wix.client.validation import validate_guid
+
+    try:
+        validate_guid(value, "id")
+    except WixInvalidRequestError:
+        return False
+    return True
+
+
+class _WixOperator(BaseOperator):
+    """Shared plumbing: the hook from ``wix_conn_id`` and no retries for arguments that can never pass.
+
+    Local validation errors (a malformed GUID, ``from_`` after ``to``, a provider that cannot do what is
+    asked) are raised before any request and are deterministic, so they fail the task without retries.
+    """
+
+    template_fields: Sequence[str] = ("wix_conn_id",)
+    ui_color = "#e0f0ff"
+
+    def __init__(self, *, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wix_conn_id = wix_conn_id
+
+    @cached_property
+    def hook(self) -> WixHook:
+        return WixHook(wix_conn_id=self.wix_conn_id)
+
+    def execute(self, context: Context) -> Any:
+        from airflow_provider_wix.client.errors import WixInvalidRequestError
+
+        try:
+            return self._execute(context)
+        except WixInvalidRequestError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        finally:
+            if "hook" in self.__dict__:
+                self.hook.close()
+                del self.__dict__["hook"]
+
+    def _execute(self, context: Context) -> Any:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def _provider(self, key: str, *, method: str | None = None) -> Provider:
+        """Resolve a provider by id, calendar type or name, checking it offers ``method`` if given."""
+        from airflow_provider_wix.client.models import find_provider
+
+        provider = find_provider(self.hook.list_providers(), key)
+        if method is not None:
+            methods = (provider.get("features") or {}).get("connectMethods") or []
+            if method not in methods:
+                raise AirflowFailException(
+                    f"{provider.get('name', key)} cannot be connected by {method} "
+                    f"(it supports {', '.join(methods) or 'no connect method'})."
+                )
+        return provider
+
+
+class ListProvidersOperator(_WixOperator):
+    """List the calendar providers the site offers, to pick a provider id and see what each can do.
+
+    Returns the providers (XCom ``return_value``) with their ``features``: ``connectMethods``,
+    ``updateSyncConfig``, ``listEventFromCalendars`` and ``syncToCalendar``.
+
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    def __init__(self, *, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+
+    def _execute(self, context: Context) -> list[Provider]:
+        providers = self.hook.list_providers()
+        self.log.info("Wix offers %d calendar provider(s): %s", len(providers), _names(providers))
+        return providers
+
+
+class GetConnectionOperator(_WixOperator):
+    """Fetch one external calendar connection, e.g. to read its ``status`` and ``syncConfig``.
+
+    Returns the connection (XCom ``return_value``).
+
+    :param connection_id: The Wix connection id, e.g. from the OAuth callback sensor (templated).
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("connection_id", "wix_conn_id")
+
+    def __init__(self, *, connection_id: str, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        self.connection_id = connection_id
+
+    def _execute(self, context: Context) -> Connection:
+        from airflow_provider_wix.client.validation import validate_connection_id
+
+        connection = self.hook.get_calendar_connection(validate_connection_id(self.connection_id))
+        self.log.info(
+            "Connection %s (schedule %s) is %s",
+            connection.get("id"),
+            connection.get("scheduleId"),
+            connection.get("status"),
+        )
+        return connection
+
+
+class ListConnectionsOperator(_WixOperator):
+    """List external calendar connections, e.g. to find the schedules that need (re-)onboarding.
+
+    Wix filters by schedule; the status and provider filters are applied here so that a pipeline can
+    ask for, say, the connections in ``ERROR``. Returns the matching connections (XCom
+    ``return_value``).
+
+    :param schedule_ids: Only these schedules (at most 100 GUIDs); ``None`` for all. An empty list
+        matches nothing and sends no request, so an upstream task returning no schedules cannot turn
+        into "all connections" (templated).
+    :param statuses: Keep only connections in these statuses, e.g. ``["ERROR", "DISCONNECTED"]``
+        (templated).
+    :param provider: Keep only connections of this provider: its id, or a calendar type or name such
+        as ``"GOOGLE"`` or ``"Apple Calendar"`` (resolved through List Providers) (templated).
+    :param partial_failure: Succeed even when some providers cannot be reached (their ids are logged).
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("schedule_ids", "statuses", "provider", "wix_conn_id")
+
+    def __init__(
+        self,
+        *,
+        schedule_ids: str | Sequence[str] | None = None,
+        statuses: str | Sequence[str] | None = None,
+        provider: str | None = None,
+        partial_failure: bool = False,
+        wix_conn_id: str = WixHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        self.schedule_ids = schedule_ids
+        self.statuses = statuses
+        self.provider = provider
+        self.partial_failure = partial_failure
+
+    def _execute(self, context: Context) -> list[Connection]:
+        from airflow_provider_wix.client.models import ConnectionStatus
+        from airflow_provider_wix.client.validation import validate_guid_list
+
+        schedule_ids = _as_str_list(self.schedule_ids, "schedule_ids")
+        if schedule_ids is not None:
+            schedule_ids = validate_guid_list(schedule_ids, "schedule_ids")
+        wanted_statuses: set[str] | None = None
+        statuses = _as_str_list(self.statuses, "statuses")
+        if statuses is not None:
+            wanted_statuses = {s.upper() for s in statuses}
+            unknown = wanted_statuses - {s.value for s in ConnectionStatus}
+            if unknown:
+                raise AirflowFailException(
+                    f"statuses has unknown value(s) {sorted(unknown)}; "
+                    f"use {', '.join(s.value for s in ConnectionStatus)}"
+                )
+        if schedule_ids == []:
+            self.log.info("schedule_ids is empty: no connections to list")
+            return []
+
+        provider_key = _as_optional_text(self.provider)
+        provider_id: str | None = None
+        if provider_key is not None:
+            provider_id = provider_key if _is_guid(provider_key) else self._provider(provider_key)["id"]
+
+        connections = self.hook.list_connections(schedule_ids=schedule_ids, partial_failure=self.partial_failure)
+        result = [
+            c
+            for c in connections
+            if (wanted_statuses is None or str(c.get("status", "")).upper() in wanted_statuses)
+            and (provider_id is None or str(c.get("providerId", "")).lower() == provider_id.lower())
+        ]
+        self.log.info("%d of %d connection(s) match", len(result), len(connections))
+        return result
+
+
+class ConnectByCredentialsOperator(_WixOperator):
+    """Connect a schedule to a provider that signs in with an email and password (Apple iCloud).
+
+    The password is read from an Airflow connection at run time, never from an operator argument, so
+    it cannot end up in the DAG file, a rendered template field or an XCom; it is masked in the logs.
+    For Apple, store the Apple ID as the connection's login and an app-specific password
+    (appleid.apple.com) as its password. Connecting is not idempotent, so a task retry after a lost
+    response may find the schedule already connected. Returns the new connection (status
+    ``CONNECTED``; XCom ``return_value``); Wix then syncs in the background.
+
+    :param schedule_id: The Wix schedule to connect (templated).
+    :param credentials_conn_id: Airflow connection whose login is the account email and whose password
+        is the account (app-specific) password (templated).
+    :param provider_id: The provider's id from List Providers (templated).
+    :param provider: Instead of ``provider_id``: a calendar type or name such as ``"I_CAL"`` or
+        ``"Apple"``, resolved through List Providers and checked to accept credentials (templated).
+        With neither, the site's only provider that accepts credentials is used.
+    :param email: Use this account email instead of the connection's login (templated).
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = (
+        "schedule_id",
+        "credentials_conn_id",
+        "provider_id",
+        "provider",
+        "email",
+        "wix_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        schedule_id: str,
+        credentials_conn_id: str,
+        provider_id: str | None = None,
+        provider: str | None = None,
+        email: str | None = None,
+        wix_conn_id: str = WixHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        if provider_id is not None and provider is not None:
+            raise ValueError("Pass at most one of provider_id and provider.")
+        self.schedule_id = schedule_id
+        self.credentials_conn_id = credentials_conn_id
+        self.provider_id = provider_id
+        self.provider = provider
+        self.email = email
+
+    def _execute(self, context: Context) -> Connection:
+        from airflow.sdk import BaseHook
+        from airflow.sdk.log import mask_secret
+
+        from airflow_provider_wix.client.errors import WixBadCredentialsError, WixNotSupportedByProviderError
+        from airflow_provider_wix.client.models import ConnectMethod
+        from airflow_provider_wix.client.validation import validate_email, validate_guid
+
+        schedule_id = validate_guid(self.schedule_id, "schedule_id")
+        provider_id = _as_optional_text(self.provider_id)
+        if provider_id is not None:
+            provider_id = validate_guid(provider_id, "provider_id")
+
+        credentials = BaseHook.get_connection(self.credentials_conn_id)
+        password = credentials.password or ""
+        if password:
+            mask_secret(password)
+        email = _as_optional_text(self.email) or (credentials.login or "").strip()
+        if email:
+            mask_secret(email)
+        if not email:
+            raise AirflowFailException(
+                f"No account email: set the login of connection {self.credentials_conn_id!r} (or pass email=)."
+            )
+        if not password:
+            raise AirflowFailException(
+                f"Connection {self.credentials_conn_id!r} has no password; store the account's "
+                "(app-specific) password in its password field."
+            )
+        validate_email(email)
+
+        method = ConnectMethod.CREDENTIALS.value
+        if provider_id is None:
+            provider_key = _as_optional_text(self.provider)
+            if provider_key is not None:
+                provider_id = self._provider(provider_key, method=method)["id"]
+            else:
+                provider_id = self._only_credentials_provider()["id"]
+
+        try:
+            connection = self.hook.connect_by_credentials(provider_id, schedule_id, email, password)
+        except (WixBadCredentialsError, WixNotSupportedByProviderError) as exc:
+            # Retrying cannot help, and repeated sign-in failures may get the account locked.
+            raise AirflowFailException(
+                f"{exc} Check the login and password of connection {self.credentials_conn_id!r} "
+                "(for Apple: the Apple ID and an app-specific password) and the provider."
+            ) from exc
+        self.log.info(
+            "Connected schedule %s by credentials: connection %s is %s",
+            schedule_id,
+            connection.get("id"),
+            connection.get("status"),
+        )
+        return connection
+
+    def _only_credentials_provider(self) -> Provider:
+        from airflow_provider_wix.client.models import ConnectMethod
+
+        providers = self.hook.list_providers()
+        matches = [
+            p
+            for p in providers
+            if ConnectMethod.CREDENTIALS.value in ((p.get("features") or {}).get("connectMethods") or [])
+        ]
+        if len(matches) != 1:
+            raise AirflowFailException(
+                f"{len(matches)} providers accept credentials ({_names(matches) or 'none'}); "
+                "pass provider= or provider_id=."
+            )
+        return matches[0]
+
+
+class ListCalendarsOperator(_WixOperator):
+    """List the calendars inside a connected external account, to choose which ones to import from.
+
+    Returns the calendars (``id`` and ``name``; XCom ``return_value``), whose ids go into
+    ``UpdateSyncConfigOperator(import_from=[...])``.
+
+    :param connection_id: The Wix connection id (templated).
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("connection_id", "wix_conn_id")
+
+    def __init__(self, *, connection_id: str, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        self.connection_id = connection_id
+
+    def _execute(self, context: Context) -> list[Calendar]:
+        from airflow_provider_wix.client.validation import validate_connection_id
+
+        calendars = self.hook.list_calendars(validate_connection_id(self.connection_id))
+        self.log.info("The connection holds %d calendar(s): %s", len(calendars), _names(calendars))
+        return calendars
+
+
+class UpdateSyncConfigOperator(_WixOperator):
+    """Choose what a connection imports into Wix and exports to the external calendar.
+
+    Providers differ (Google imports only its primary calendar and cannot change the sync config at
+    all), so the request is first checked against the provider's ``features``: when the provider cannot
+    do it, the task fails with the reason, or is skipped with the reason logged if
+    ``skip_if_unsupported`` is set, before anything is sent. Wix replaces the whole sync config, so
+    with the simple arguments a side that is not given is turned off. Wix re-syncs in the background
+    afterwards. Returns the updated connection (XCom ``return_value``).
+
+    :param connection_id: The Wix connection id (templated).
+    :param sync_config: A raw ``syncConfig`` (``listEventFromCalendars`` / ``syncToCalendar``), instead
+        of ``import_from`` / ``export_to`` (templated).
+    :param import_from: ``"primary"`` for the primary calendar, or a list of calendar ids from List
+        Calendars; ``None`` turns importing off (templated).
+    :param export_to: ``"primary"`` or ``"dedicated"`` (a calendar Wix creates); ``None`` turns exporting
+        off (templated).
+    :param provider: The connection's provider (id, calendar type or name) if known, which saves the
+        Get Connection call used to find it (templated).
+    :param check_provider_features: Check the provider's ``features`` before sending; turn off to let
+        Wix decide.
+    :param skip_if_unsupported: Skip the task (with the reason logged) instead of failing when the
+        provider cannot apply the config, e.g. to run one DAG over Google and Microsoft schedules.
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = (
+        "connection_id",
+        "sync_config",
+        "import_from",
+        "export_to",
+        "provider",
+        "wix_conn_id",
+    )
+    template_fields_renderers = {"sync_config": "json"}
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        sync_config: dict[str, Any] | str | None = None,
+        import_from: str | Sequence[str] | None = None,
+        export_to: str | None = None,
+        provider: str | None = None,
+        check_provider_features: bool = True,
+        skip_if_unsupported: bool = False,
+        wix_conn_id: str = WixHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        if sync_config is not None and (import_from is not None or export_to is not None):
+            raise ValueError("Pass either sync_config or import_from/export_to, not both.")
+        if sync_config is None and import_from is None and export_to is None:
+            raise ValueError(
+                "Pass sync_config, or import_from and/or export_to (a side that is not given is turned off)."
+            )
+        self.connection_id = connection_id
+        self.sync_config = sync_config
+        self.import_from = import_from
+        self.export_to = export_to
+        self.provider = provider
+        self.check_provider_features = check_provider_features
+        self.skip_if_unsupported = skip_if_unsupported
+
+    def _execute(self, context: Context) -> Connection:
+        from airflow_provider_wix.client.errors import WixNotSupportedByProviderError
+        from airflow_provider_wix.client.validation import validate_connection_id
+
+        connection_id = validate_connection_id(self.connection_id)
+        sync_config = self._sync_config()
+        if self.check_provider_features:
+            reason = self._unsupported_reason(connection_id, sync_config)
+            if reason:
+                self._refuse(reason)
+        try:
+            connection = self.hook.update_sync_config(connection_id, sync_config)
+        except WixNotSupportedByProviderError as exc:
+            self._refuse(str(exc), exc)
+        self.log.info(
+            "Updated the sync config of connection %s: %s; Wix now re-syncs in the background (status %s)",
+            connection_id,
+            connection.get("syncConfig"),
+            connection.get("status"),
+        )
+        return connection
+
+    def _sync_config(self) -> dict[str, Any]:
+        from airflow_provider_wix.client.models import build_sync_config
+        from airflow_provider_wix.client.validation import validate_sync_config
+
+        if self.sync_config is not None:
+            raw: object = self.sync_config
+            if isinstance(raw, str):
+                raw = _parse_literal(raw, "sync_config")
+            return validate_sync_config(raw)
+        import_from: ImportFrom
+        text = self.import_from.strip() if isinstance(self.import_from, str) else None
+        if text is not None and not text.startswith(("[", "(")) and "," not in text:
+            # "primary" or a rendered None; build_sync_config explains anything else
+            import_from = cast("ImportFrom", _as_optional_text(text))
+        else:
+            import_from = _as_str_list(self.import_from, "import_from")
+        export_to = cast("ExportTo", _as_optional_text(self.export_to))
+        return validate_sync_config(build_sync_config(import_from, export_to))
+
+    def _unsupported_reason(self, connection_id: str, sync_config: dict[str, Any]) -> str | None:
+        from airflow_provider_wix.client.models import unsupported_sync_reason
+
+        provider_key = _as_optional_text(self.provider)
+        if provider_key is not None:
+            provider = self._provider(provider_key)
+        else:
+            connection = self.hook.get_calendar_connection(connection_id)
+            provider_id = str(connection.get("providerId") or "")
+            found = [p for p in self.hook.list_providers() if str(p.get("id", "")).lower() == provider_id.lower()]
+            if not found:
+                self.log.warning(
+                    "Provider %r of connection %s is not in List Providers; sending the config unchecked",
+                    provider_id,
+                    connection_id,
+                )
+                return None
+            provider = found[0]
+        return unsupported_sync_reason(provider, sync_config)
+
+    def _refuse(self, reason: str, cause: BaseException | None = None) -> NoReturn:
+        if self.skip_if_unsupported:
+            self.log.warning("Skipping: %s", reason)
+            raise AirflowSkipException(f"Sync config not applied: {reason}") from cause
+        raise AirflowFailException(
+            f"Sync config not applied: {reason}. Pass skip_if_unsupported=True to skip instead of failing."
+        ) from cause
+
+
+class DisconnectOperator(_WixOperator):
+    """Disconnect a schedule from its external calendar (Wix removes the events it had exported).
+
+    Returns the connection, now ``DISCONNECTED`` (XCom ``return_value``).
+
+    :param connection_id: The Wix connection id (templated).
+    :param ignore_already_disconnected: Succeed, returning the connection as it is, when it was already
+        disconnected, so clean-up DAGs can be re-run.
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("connection_id", "wix_conn_id")
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        ignore_already_disconnected: bool = False,
+        wix_conn_id: str = WixHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        self.connection_id = connection_id
+        self.ignore_already_disconnected = ignore_already_disconnected
+
+    def _execute(self, context: Context) -> Connection:
+        from airflow_provider_wix.client.errors import WixConnectionAlreadyDisconnectedError
+        from airflow_provider_wix.client.validation import validate_connection_id
+
+        connection_id = validate_connection_id(self.connection_id)
+        try:
+            connection = self.hook.disconnect(connection_id)
+        except WixConnectionAlreadyDisconnectedError as exc:
+            if not self.ignore_already_disconnected:
+                raise AirflowFailException(
+                    f"{exc} Pass ignore_already_disconnected=True to accept this as done."
+                ) from exc
+            self.log.info("Connection %s was already disconnected; nothing to do", connection_id)
+            return self.hook.get_calendar_connection(connection_id)
+        self.log.info("Disconnected connection %s (status %s)", connection_id, connection.get("status"))
+        return connection
+
+
+class ListEventsOperator(_WixOperator):
+    """Export the events of the connected external calendars for a time window.
+
+    By default the window is the run's data interval, so a scheduled DAG exports each interval once.
+    With ``output_path`` the events are streamed page by page (memory stays flat whatever their number)
+    as JSON Lines, one event per line, into a temporary sibling file that then replaces the target: a
+    re-run overwrites the same file and a failure leaves no partial file. The task returns
+    ``{"count": n, "path": "..."}``. Without ``output_path`` the events themselves are returned through
+    XCom, which lives in the metadata database, so more than ``max_xcom_events`` fail the task.
+
+    :param from_: Window start, an aware datetime or RFC 3339 text; default ``data_interval_start``
+        (templated).
+    :param to: Window end (exclusive); default ``data_interval_end`` (templated).
+    :param schedule_ids: Only these schedules (at most 100); an empty list matches nothing (templated).
+    :param user_ids: Only schedules owned by these Wix users (at most 100) (templated).
+    :param all_day: ``True`` only all-day events, ``False`` only timed events, ``None`` both (templated).
+    :param fieldsets: ``["OWN_PI"]`` to include titles and names (personal information); default
+        ``NO_PI`` (templated).
+    :param output_path: Local path, ``file://``/``s3://``/... URL or :class:`~airflow.sdk.ObjectStoragePath`
+        of the JSON Lines file to write (templated).
+    :param output_conn_id: Airflow connection for the object store when ``output_path`` is a URL text.
+    :param page_size: Events per request (1-1000).
+    :param partial_failure: Succeed even when some providers cannot be read; their events are missing
+        and their ids are logged as a warning.
+    :param max_xcom_events: The most events returned through XCom when there is no ``output_path``.
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = (
+        "from_",
+        "to",
+        "schedule_ids",
+        "user_ids",
+        "all_day",
+        "fieldsets",
+        "output_path",
+        "wix_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        from_: str | datetime | None = None,
+        to: str | datetime | None = None,
+        schedule_ids: str | Sequence[str] | None = None,
+        user_ids: str | Sequence[str] | None = None,
+        all_day: bool | str | None = None,
+        fieldsets: str | Sequence[str] | None = None,
+        output_path: str | os.PathLike[str] | ObjectStoragePath | None = None,
+        output_conn_id: str | None = None,
+        page_size: int = 1000,
+        partial_failure: bool = False,
+        max_xcom_events: int = DEFAULT_MAX_XCOM_EVENTS,
+        wix_conn_id: str = WixHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_wix.client.validation import validate_page_size
+
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        if isinstance(max_xcom_events, bool) or not isinstance(max_xcom_events, int) or max_xcom_events < 0:
+            raise ValueError(f"max_xcom_events must be a non-negative integer, got {max_xcom_events!r}")
+        self.from_ = from_
+        self.to = to
+        self.schedule_ids = schedule_ids
+        self.user_ids = user_ids
+        self.all_day = all_day
+        self.fieldsets = fieldsets
+        self.output_path = output_path
+        self.output_conn_id = output_conn_id
+        self.page_size = validate_page_size(page_size)
+        self.partial_failure = partial_failure
+        self.max_xcom_events = max_xcom_events
+
+    def _execute(self, context: Context) -> list[Event] | dict[str, Any]:
+        from airflow_provider_wix.client.validation import (
+            validate_fieldsets,
+            validate_guid_list,
+            validate_time_window,
+        )
+
+        start, end = validate_time_window(*self._window(context))
+        schedule_ids = _as_str_list(self.schedule_ids, "schedule_ids")
+        if schedule_ids is not None:
+            schedule_ids = validate_guid_list(schedule_ids, "schedule_ids")
+        user_ids = _as_str_list(self.user_ids, "user_ids")
+        if user_ids is not None:
+            user_ids = validate_guid_list(user_ids, "user_ids")
+        fieldsets = validate_fieldsets(_as_str_list(self.fieldsets, "fieldsets"))
+        all_day = _as_optional_bool(self.all_day, "all_day")
+        output = self._output_path()
+
+        if schedule_ids == [] or user_ids == []:
+            self.log.info("schedule_ids or user_ids is an empty list: no events to list")
+            events: Iterator[Event] = iter(())
+        else:
+            self.log.info("Listing events from %s to %s", start, end)
+            events = self.hook.iter_events(
+                start,
+                end,
+                schedule_ids=schedule_ids,
+                user_ids=user_ids,
+                all_day=all_day,
+                fieldsets=fieldsets or None,
+                page_size=self.page_size,
+                partial_failure=self.partial_failure,
+            )
+        if output is None:
+            return self._collect(events)
+        count = _write_json_lines(output, events)
+        self.log.info("Wrote %d event(s) to %s", count, output)
+        return {"count": count, "path": str(output)}
+
+    def _window(self, context: Context) -> tuple[object, object]:
+        from_: object = self.from_
+        to: object = self.to
+        if isinstance(from_, str) and from_.strip().lower() in _NONE_TEXTS:
+            from_ = None
+        if isinstance(to, str) and to.strip().lower() in _NONE_TEXTS:
+            to = None
+        if from_ is not None and to is not None:
+            return from_, to
+        start = context.get("data_interval_start")
+        end = context.get("data_interval_end")
+        if start is None or end is None or start == end:
+            raise AirflowFailException(
+                "No time window: from_/to were not given and this run has no data interval "
+                + (f"(it is empty: {start} to {end}; " if start is not None else "(")
+                + "manual runs and schedules without data intervals, such as plain cron strings, "
+                "have none). Pass from_ and to, e.g. from_='{{ params.from }}', or schedule the DAG "
+                "with a data-interval timetable such as CronDataIntervalTimetable."
+            )
+        return (start if from_ is None else from_), (end if to is None else to)
+
+    def _output_path(self) -> Path | ObjectStoragePath | None:
+        from airflow.sdk import ObjectStoragePath
+
+        value = self.output_path
+        if value is None or isinstance(value, ObjectStoragePath):
+            return value
+        text = os.fspath(value).strip()
+        if text.lower() in _NONE_TEXTS:
+            return None
+        if "://" in text:
+            return ObjectStoragePath(text, conn_id=self.output_conn_id)
+        return Path(text).expanduser().absolute()
+
+    def _collect(self, events: Iterator[Event]) -> list[Event]:
+        result: list[Event] = []
+        for event in events:
+            if len(result) >= self.max_xcom_events:
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()
+                raise AirflowFailException(
+                    f"More than {self.max_xcom_events} events in the window: too many to return through "
+                    "XCom, which is stored in the Airflow metadata database. Set output_path to write them "
+                    "to a file or object storage, narrow the window or filters, or raise max_xcom_events."
+                )
+            result.append(event)
+        self.log.info("Listed %d event(s)", len(result))
+        return result
+
+
+def _write_json_lines(target: Path | ObjectStoragePath, events: Iterable[Mapping[str, Any]]) -> int:
+    """Write ``events`` one JSON object per line to a temporary sibling, then move it onto ``target``.
+
+    Only one page of events is in memory at a time. The final move replaces any previous file (local
+    files atomically), so re-runs are idempotent and a failure leaves the previous file, or none.
+    """
+    import json
+    import uuid
+
+    tmp_name = f".{target.name}.{uuid.uuid4().hex}.tmp"
+    count = 0
+    if isinstance(target, Path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        local_tmp = target.with_name(tmp_name)
+        try:
+            with open(local_tmp, "w", encoding="utf-8", newline="\n") as out:
+                for event in events:
+                    out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    count += 1
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(local_tmp, target)
+        except BaseException:
+            local_tmp.unlink(missing_ok=True)
+            raise
+        return count
+
+    with suppress(Exception):  # object stores without directories refuse or ignore this
+        target.parent.mkdir(parents=True, exist_ok=True)
+    remote_tmp = target.parent / tmp_name
+    try:
+        with remote_tmp.open("w", encoding="utf-8") as out:
+            for event in events:
+                out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+                count += 1
+        remote_tmp.replace(target)
+    except BaseException:
+        with suppress(Exception):
+            remote_tmp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _names(items: Iterable[Mapping[str, Any]]) -> str:
+    return ", ".join(str(i.get("name") or i.get("id") or "?") for i in items)

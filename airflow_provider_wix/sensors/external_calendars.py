@@ -1,0 +1,357 @@
+"""Sensors for the Wix External Calendars onboarding: the owner's OAuth decision and the sync."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_wix.hooks.wix import WixHook
+from airflow_provider_wix.triggers.external_calendars import (
+    WixConnectionStatusTrigger,
+    WixOAuthCallbackTrigger,
+    find_new_connection,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.sdk import Context
+
+    from airflow_provider_wix.callback.state import FlowRecord
+
+#: Statuses of a connection that is usable right after the owner approved.
+HEALTHY_STATUSES = ("CONNECTED", "SYNC_IN_PROGRESS", "SYNCED")
+
+ERROR_REASON_EXPLANATIONS = {
+    "TOKEN_REVOKED": "the owner revoked Wix's access to the external calendar; connect it again",
+    "EXTERNAL_CALENDAR_CREATION_FAILED": "Wix could not create the dedicated calendar at the provider",
+    "EXTERNAL_CALENDAR_DELETED": "the external calendar was deleted at the provider; connect it again",
+    "UNDEFINED": "Wix gave no reason",
+}
+
+# Deferral timeouts are a backstop: the trigger reports the timeout itself, with a useful message.
+_DEFER_TIMEOUT_MARGIN = timedelta(minutes=5)
+
+
+def explain_connection_problem(connection: dict[str, Any]) -> str:
+    """Say in words why a connection in ``ERROR`` or ``DISCONNECTED`` cannot be used."""
+    status = connection.get("status")
+    if status == "DISCONNECTED":
+        return "the connection was disconnected (for example, the schedule changed owner)"
+    reason = str(connection.get("errorReason") or "UNDEFINED")
+    return f"sync failed: {ERROR_REASON_EXPLANATIONS.get(reason, reason)} ({reason})"
+
+
+class WixOAuthCallbackSensor(BaseSensorOperator):
+    """Wait for the calendar owner's decision on a :class:`ConnectByOAuthOperator` link.
+
+    The callback route records the decision in Airflow's metadata database and wakes this task
+    directly when it is deferred, so ``poke_interval`` is only the safety-net poll (default 5
+    minutes: a thousand waiting owners then cost the triggerer a few percent of a core).
+
+    Returns the new ``connectionId`` (XCom ``return_value``) and pushes the connection under the key
+    ``connection``. A declined (``reject``) or unsupported account fails without retries; a Wix
+    ``internal`` error is retryable, and a retry lets the owner use the same link again.
+
+    :param connect_task_id: Task id of the ConnectByOAuthOperator whose state to wait for.
+    :param oauth_state: The state itself, instead of ``connect_task_id`` (templated).
+    :param schedule_id: The schedule being connected (templated); defaults to the flow's.
+    :param verify_connection: Check with Get Connection that the connection exists for the schedule
+        and is healthy before succeeding.
+    :param detect_via_api: Also watch List Connections for the new connection, for deployments whose
+        API server the owner's browser cannot reach.
+    :param deferrable: Wait in the triggerer without holding a worker slot.
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("oauth_state", "schedule_id", "wix_conn_id")
+    ui_color = "#fff4d6"
+
+    def __init__(
+        self,
+        *,
+        connect_task_id: str | None = None,
+        oauth_state: str | None = None,
+        schedule_id: str | None = None,
+        verify_connection: bool = True,
+        detect_via_api: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        wix_conn_id: str = WixHook.default_conn_name,
+        poke_interval: float = 300,
+        timeout: float = timedelta(days=7).total_seconds(),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        if connect_task_id is None and oauth_state is None and not detect_via_api:
+            raise ValueError("Pass connect_task_id or oauth_state (or detect_via_api=True with schedule_id).")
+        self.connect_task_id = connect_task_id
+        self.oauth_state = oauth_state
+        self.schedule_id = schedule_id
+        self.verify_connection = verify_connection
+        self.detect_via_api = detect_via_api
+        self.deferrable = deferrable
+        self.wix_conn_id = wix_conn_id
+
+    # -- the flow this sensor waits for -----------------------------------------------------------
+
+    def _state(self, context: Context) -> str | None:
+        if self.oauth_state:
+            return self.oauth_state
+        if self.connect_task_id is None:
+            return None
+        return context["ti"].xcom_pull(task_ids=self.connect_task_id, key="oauth_state")
+
+    def _oauth_url(self, context: Context) -> str | None:
+        """The link the owner should use: a re-issued one (after a Wix failure) or the original."""
+        ti = context["ti"]
+        value = ti.xcom_pull(task_ids=ti.task_id, key="oauth_url")
+        if not value and self.connect_task_id is not None:
+            value = ti.xcom_pull(task_ids=self.connect_task_id)
+        return value if isinstance(value, str) else None
+
+    def _load(self, context: Context) -> tuple[str | None, FlowRecord | None]:
+        """Return ``(digest, record)``; fail clearly when the state is unknown or already gone."""
+        from airflow_provider_wix.callback.state import state_digest
+        from airflow_provider_wix.callback.store import load_flow
+        from airflow_provider_wix.client.models import OAuthCallbackError
+
+        state = self._state(context)
+        if state is None:
+            if not (self.detect_via_api and self.schedule_id):
+                raise AirflowException(
+                    f"No OAuth state to wait for: task {self.connect_task_id!r} pushed none (was it given "
+                    "an explicit redirect_url?). Pass detect_via_api=True and schedule_id to watch the API."
+                )
+            return None, None
+        digest = state_digest(state)
+        record = load_flow(digest)
+        if record is None:
+            raise AirflowFailException(
+                "The OAuth flow for this state is unknown or was cleaned up (expired, or already consumed). "
+                "Run the connect task again to issue a new authorization link."
+            )
+        if record.error is OAuthCallbackError.INTERNAL:
+            try_number = int(getattr(context["ti"], "try_number", 1) or 1)
+            if try_number > record.attempt:
+                record = self._reopen(context, state, digest, record)
+        return digest, record
+
+    def _reopen(self, context: Context, state: str, digest: str, record: FlowRecord) -> FlowRecord:
+        """After Wix failed internally, a retry asks Wix for a new consent link on the same state."""
+        from airflow_provider_wix.callback.state import callback_redirect_url
+        from airflow_provider_wix.callback.store import save_flow
+
+        hook = WixHook(wix_conn_id=self.wix_conn_id)
+        redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
+        record = record.rearmed()
+        save_flow(digest, record)
+        oauth_url = hook.connect_by_oauth(record.provider_id, record.schedule_id, redirect_url)
+        context["ti"].xcom_push(key="oauth_url", value=oauth_url)
+        self.log.info(
+            "Wix failed to connect the calendar last time. Open this URL to authorize schedule %s again: %s",
+            record.schedule_id,
+            oauth_url,
+        )
+        return record
+
+    def _schedule(self, record: FlowRecord | None) -> str | None:
+        return self.schedule_id or (record.schedule_id if record else None)
+
+    # -- poke / reschedule modes -------------------------------------------------------------------
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        digest, record = self._load(context)
+        if record is not None and not record.is_pending:
+            return PokeReturnValue(True, self._finish(context, digest, record, record.event_payload(via="check")))
+        if self.detect_via_api:
+            new_id = self._detect(record)
+            if new_id is not None:
+                event = {"status": "detected", "via": "api", "connection_id": new_id}
+                return PokeReturnValue(True, self._finish(context, digest, record, event))
+        return False
+
+    def _detect(self, record: FlowRecord | None) -> str | None:
+        schedule_id = self._schedule(record)
+        if schedule_id is None:
+            raise AirflowException("detect_via_api needs the schedule_id.")
+        existing = (record.existing_connection_ids if record else None) or []
+        return find_new_connection(WixHook(wix_conn_id=self.wix_conn_id).get_conn(), schedule_id, existing)
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as timeout:
+                raise AirflowSensorTimeout(self._timeout_message(context)) from timeout
+        return self._execute_deferrable(context)
+
+    # -- deferrable mode ---------------------------------------------------------------------------
+
+    def _execute_deferrable(self, context: Context) -> Any:
+        from airflow_provider_wix.callback.state import utcnow
+        from airflow_provider_wix.callback.store import register_waiter
+
+        digest, record = self._load(context)
+        if digest is not None:
+            # Register first, then check: a callback that lands in between is either seen by the
+            # check below or by the trigger's first poll, which runs after the task is DEFERRED.
+            register_waiter(digest, str(context["ti"].id))
+        result = self.poke(context)
+        if isinstance(result, PokeReturnValue) and result.is_done:
+            return result.xcom_value
+        deadline = utcnow() + timedelta(seconds=self.timeout)
+        if record is not None:
+            deadline = min(deadline, record.expires)
+        self.defer(
+            trigger=WixOAuthCallbackTrigger(
+                state_digest=digest,
+                poll_interval=self.poke_interval,
+                deadline=deadline.isoformat(),
+                wix_conn_id=self.wix_conn_id,
+                detect_via_api=self.detect_via_api,
+                schedule_id=self._schedule(record),
+                existing_connection_ids=(record.existing_connection_ids or []) if record else [],
+            ),
+            method_name="execute_complete",
+            timeout=deadline - utcnow() + _DEFER_TIMEOUT_MARGIN,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        from airflow_provider_wix.callback.state import state_digest
+        from airflow_provider_wix.callback.store import discard_flow, load_flow
+
+        event = event or {"status": "error", "message": "The trigger sent no event."}
+        state = self._state(context)
+        digest = state_digest(state) if state else None
+        if event.get("status") == "timeout":
+            if digest:
+                discard_flow(digest)
+            raise AirflowSensorTimeout(self._timeout_message(context))
+        if event.get("status") == "error":
+            raise AirflowException(str(event.get("message")))
+        record = load_flow(digest) if digest else None
+        return self._finish(context, digest, record, event)
+
+    # -- shared ending -----------------------------------------------------------------------------
+
+    def _finish(self, context: Context, digest: str | None, record: FlowRecord | None, event: dict[str, Any]) -> str:
+        """Turn the owner's decision into the task's result; consume the flow record."""
+        from airflow_provider_wix.callback.state import CALLBACK_ERROR_EXPLANATIONS
+        from airflow_provider_wix.callback.store import discard_flow
+        from airflow_provider_wix.client.models import OAuthCallbackError
+
+        schedule_id = self._schedule(record)
+        self.log.info("The owner's decision arrived (via %s)", event.get("via", "unknown"))
+        error = event.get("error")
+        if error:
+            outcome = OAuthCallbackError(error)
+            message = f"Schedule {schedule_id}: {CALLBACK_ERROR_EXPLANATIONS[outcome]} (error={outcome.value})"
+            if outcome is OAuthCallbackError.INTERNAL:
+                raise AirflowException(message)  # retryable: the retry re-opens the same link
+            if digest:
+                discard_flow(digest)
+            raise AirflowFailException(message)
+
+        connection_id = str(event["connection_id"])
+        connection: dict[str, Any] = {"id": connection_id}
+        if self.verify_connection:
+            connection = dict(WixHook(wix_conn_id=self.wix_conn_id).get_calendar_connection(connection_id))
+            if schedule_id and connection.get("scheduleId") != schedule_id:
+                raise AirflowFailException(
+                    f"Connection {connection_id} belongs to schedule {connection.get('scheduleId')}, "
+                    f"not to {schedule_id}; refusing it."
+                )
+            if connection.get("status") not in HEALTHY_STATUSES:
+                raise AirflowFailException(
+                    f"Connection {connection_id} is {connection.get('status')}: "
+                    f"{explain_connection_problem(connection)}."
+                )
+        if digest:
+            discard_flow(digest)
+        context["ti"].xcom_push(key="connection", value=connection)
+        self.log.info("Schedule %s is connected: connection %s", schedule_id, connection_id)
+        return connection_id
+
+    def _timeout_message(self, context: Context) -> str:
+        hours = self.timeout / 3600
+        link = self._oauth_url(context)
+        pending = f"The authorization link is still pending: {link}" if link else "No answer arrived."
+        return f"The calendar owner did not answer within {hours:g} h. {pending}"
+
+
+class WixConnectionStatusSensor(BaseSensorOperator):
+    """Wait until a connection reaches a status (default ``SYNCED``); fail at once on ``ERROR``.
+
+    Wix syncs in the background after a connection is made and after Update Sync Config; events
+    listed before ``SYNCED`` may be missing, so onboarding waits here before listing events.
+
+    :param connection_id: The Wix connection id (templated).
+    :param target_statuses: Statuses that end the wait successfully.
+    :param deferrable: Wait in the triggerer without holding a worker slot.
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("connection_id", "wix_conn_id")
+    ui_color = "#fff4d6"
+    _FAILURE_STATUSES = ("ERROR", "DISCONNECTED")
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        target_statuses: Sequence[str] = ("SYNCED",),
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        wix_conn_id: str = WixHook.default_conn_name,
+        poke_interval: float = 30,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poke_interval=poke_interval, **kwargs)
+        self.connection_id = connection_id
+        self.target_statuses = tuple(target_statuses)
+        self.deferrable = deferrable
+        self.wix_conn_id = wix_conn_id
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        connection = dict(WixHook(wix_conn_id=self.wix_conn_id).get_calendar_connection(self.connection_id))
+        return self._evaluate(connection)
+
+    def _evaluate(self, connection: dict[str, Any]) -> bool | PokeReturnValue:
+        status = connection.get("status")
+        if status in self.target_statuses:
+            self.log.info("Connection %s is %s", self.connection_id, status)
+            return PokeReturnValue(True, connection)
+        if status in self._FAILURE_STATUSES:
+            raise AirflowFailException(
+                f"Connection {self.connection_id} is {status}: {explain_connection_problem(connection)}."
+            )
+        self.log.info("Connection %s is %s; waiting for %s", self.connection_id, status, self.target_statuses)
+        return False
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        result = self.poke(context)
+        if isinstance(result, PokeReturnValue) and result.is_done:
+            return result.xcom_value
+        self.defer(
+            trigger=WixConnectionStatusTrigger(
+                connection_id=self.connection_id,
+                target_statuses=self.target_statuses,
+                failure_statuses=self._FAILURE_STATUSES,
+                poll_interval=self.poke_interval,
+                wix_conn_id=self.wix_conn_id,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        if not event or event.get("status") != "done":
+            raise AirflowException(str((event or {}).get("message", "The trigger sent no event.")))
+        result = self._evaluate(dict(event["connection"]))
+        if isinstance(result, PokeReturnValue):
+            return result.xcom_value
+        raise AirflowException(f"Unexpected status in trigger event: {event['connection'].get('status')}")

@@ -1,0 +1,188 @@
+"""Triggers that wait, in the triggerer, for a Wix onboarding to progress.
+
+They hold no worker slot and do no blocking I/O on the event loop: Variable reads go through
+``sync_to_async`` and Wix calls run in a thread. The OAuth callback normally wakes the task
+directly (see :mod:`airflow_provider_wix.callback.server`), so the callback trigger's poll is only a
+rare safety net; its first check runs at once, which closes the race with a callback that arrived
+while the task was deferring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from airflow_provider_wix.client import ExternalCalendarsClient
+
+_MODULE = __name__
+
+
+async def _client_for(wix_conn_id: str) -> ExternalCalendarsClient:
+    """The triggerer's client for the Airflow connection, fetched with the async (non-blocking) API.
+
+    Shared per connection within the triggerer process: a thousand waiting triggers then hold one
+    HTTP session and, with Wix app OAuth, mint one access token per expiry window between them.
+    """
+    from airflow.sdk import BaseHook
+
+    from airflow_provider_wix.hooks.wix import WixHook
+
+    connection = await BaseHook.aget_connection(wix_conn_id)
+    return WixHook.client_from_connection(connection, shared=True)
+
+
+def _seconds_until(deadline: str | None) -> float | None:
+    if deadline is None:
+        return None
+    return (datetime.fromisoformat(deadline) - datetime.now(timezone.utc)).total_seconds()
+
+
+class WixOAuthCallbackTrigger(BaseTrigger):
+    """Fire when the OAuth callback for a state has been recorded (or a new connection appears).
+
+    :param state_digest: Digest of the OAuth state whose flow record to watch; ``None`` watches
+        only the API (``detect_via_api``).
+    :param poll_interval: Seconds between checks. The callback pushes the wake-up, so keep this long.
+    :param deadline: ISO timestamp after which a ``timeout`` event is sent, so the sensor can name
+        the pending link in its error.
+    :param detect_via_api: Also poll List Connections for a new connection of ``schedule_id``.
+    :param existing_connection_ids: Connections of the schedule before the flow started.
+    """
+
+    def __init__(
+        self,
+        *,
+        state_digest: str | None,
+        poll_interval: float,
+        deadline: str | None = None,
+        wix_conn_id: str = "wix_default",
+        detect_via_api: bool = False,
+        schedule_id: str | None = None,
+        existing_connection_ids: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self.state_digest = state_digest
+        self.poll_interval = poll_interval
+        self.deadline = deadline
+        self.wix_conn_id = wix_conn_id
+        self.detect_via_api = detect_via_api
+        self.schedule_id = schedule_id
+        self.existing_connection_ids = list(existing_connection_ids)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{_MODULE}.{type(self).__name__}",
+            {
+                "state_digest": self.state_digest,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "wix_conn_id": self.wix_conn_id,
+                "detect_via_api": self.detect_via_api,
+                "schedule_id": self.schedule_id,
+                "existing_connection_ids": self.existing_connection_ids,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_wix.callback.store import aload_flow
+
+        client: ExternalCalendarsClient | None = None
+        polls = 0
+        while True:
+            polls += 1
+            if self.state_digest is not None:
+                record = await aload_flow(self.state_digest)
+                if record is None:
+                    yield TriggerEvent(
+                        {
+                            "status": "error",
+                            "message": "The OAuth flow record is gone (expired or cleaned up).",
+                        }
+                    )
+                    return
+                if not record.is_pending:
+                    yield TriggerEvent({**record.event_payload(via="poll"), "polls": polls})
+                    return
+            if self.detect_via_api:
+                client = client or await _client_for(self.wix_conn_id)
+                new_id = await asyncio.to_thread(self._find_new_connection, client)
+                if new_id is not None:
+                    yield TriggerEvent({"status": "detected", "via": "api", "connection_id": new_id, "polls": polls})
+                    return
+            remaining = _seconds_until(self.deadline)
+            if remaining is not None and remaining <= 0:
+                yield TriggerEvent({"status": "timeout", "polls": polls})
+                return
+            await asyncio.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
+
+    def _find_new_connection(self, client: ExternalCalendarsClient) -> str | None:
+        assert self.schedule_id is not None
+        return find_new_connection(client, self.schedule_id, self.existing_connection_ids)
+
+
+def find_new_connection(client: ExternalCalendarsClient, schedule_id: str, existing: Sequence[str]) -> str | None:
+    """Return the id of a connection of ``schedule_id`` that is not in ``existing``, if any."""
+    known = set(existing)
+    for connection in client.list_connections(schedule_ids=[schedule_id]):
+        connection_id = connection.get("id")
+        if connection_id and connection_id not in known and connection.get("status") != "DISCONNECTED":
+            return connection_id
+    return None
+
+
+class WixConnectionStatusTrigger(BaseTrigger):
+    """Fire when a connection reaches one of ``target_statuses`` or a failure status.
+
+    Wix syncs in the background after connecting and after Update Sync Config, so the onboarding
+    waits for ``SYNCED`` before reading events; ``ERROR`` and ``DISCONNECTED`` end the wait at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        connection_id: str,
+        target_statuses: Sequence[str] = ("SYNCED",),
+        failure_statuses: Sequence[str] = ("ERROR", "DISCONNECTED"),
+        poll_interval: float = 30.0,
+        wix_conn_id: str = "wix_default",
+    ) -> None:
+        super().__init__()
+        self.connection_id = connection_id
+        self.target_statuses = list(target_statuses)
+        self.failure_statuses = list(failure_statuses)
+        self.poll_interval = poll_interval
+        self.wix_conn_id = wix_conn_id
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{_MODULE}.{type(self).__name__}",
+            {
+                "connection_id": self.connection_id,
+                "target_statuses": self.target_statuses,
+                "failure_statuses": self.failure_statuses,
+                "poll_interval": self.poll_interval,
+                "wix_conn_id": self.wix_conn_id,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_wix.client.errors import WixError
+
+        client = await _client_for(self.wix_conn_id)
+        while True:
+            try:
+                connection = await asyncio.to_thread(client.get_connection, self.connection_id)
+            except WixError as err:  # already retried by the client: report, let task retries decide
+                yield TriggerEvent({"status": "error", "message": str(err)})
+                return
+            status = connection.get("status")
+            if status in self.target_statuses or status in self.failure_statuses:
+                yield TriggerEvent({"status": "done", "connection": dict(connection)})
+                return
+            await asyncio.sleep(self.poll_interval)

@@ -1,0 +1,96 @@
+"""End to end on the production topology: separate API server, scheduler, dag-processor, triggerer
+and Celery worker processes on PostgreSQL and Redis, with the owner's browser played over HTTP.
+
+What is checked is what only real processes show: the callback reaches the plugin on the API
+server, is recorded in PostgreSQL, and wakes the deferred sensor through the push (not the
+five-minute safety poll), also while the triggerer is down or after the API server restarted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from airflow_provider_wix.emulator.server import run_emulator
+from airflow_provider_wix.emulator.state import EmulatorConfig
+from tests.conftest import TEST_DAGS, CalendarOwner, wix_connection_json
+from tests.e2e.topology import AirflowTopology, postgres_database
+
+pytestmark = pytest.mark.slow
+
+DAG_ID = "wix_e2e_onboarding"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Any]:
+    with run_emulator(EmulatorConfig(seed=7, sync_delay=2)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def topology(emulator: Any) -> Iterator[AirflowTopology]:
+    with postgres_database() as database_url:
+        stack = AirflowTopology(
+            database_url=database_url,
+            dags_folder=TEST_DAGS,
+            extra_env={"AIRFLOW_CONN_WIX_DEFAULT": wix_connection_json(emulator)},
+        )
+        try:
+            stack.migrate()
+            stack.start("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
+            stack.wait_for_dag(DAG_ID)
+            yield stack
+        finally:
+            stack.close()
+
+
+def _onboard(topology: AirflowTopology, emulator: Any, schedule_index: int) -> tuple[str, str]:
+    schedule_id = emulator.state.staff_schedules()[schedule_index].id
+    run_id = topology.trigger(DAG_ID, {"schedule_id": schedule_id, "provider": "MICROSOFT"})
+    topology.wait_for_task_state(DAG_ID, run_id, "wait_for_owner", {"deferred"}, timeout=180)
+    return schedule_id, run_id
+
+
+def _assert_onboarded(topology: AirflowTopology, emulator: Any, run_id: str, schedule_id: str) -> None:
+    assert topology.wait_for_run(DAG_ID, run_id, timeout=180) == "success"
+    connection_id = topology.xcom(DAG_ID, run_id, "wait_for_owner")
+    assert emulator.state.connection(connection_id)["scheduleId"] == schedule_id
+    assert topology.xcom(DAG_ID, run_id, "wait_synced")["status"] == "SYNCED"
+    assert topology.xcom(DAG_ID, run_id, "count_events") > 0
+
+
+def test_callback_wakes_the_deferred_sensor_by_push(topology, emulator):
+    schedule_id, run_id = _onboard(topology, emulator, 0)
+    page = CalendarOwner(emulator).answer("allow", schedule_id=schedule_id)
+    assert page.status_code == 200
+    assert "Calendar connected" in page.text
+    _assert_onboarded(topology, emulator, run_id, schedule_id)
+    # The sensor's safety poll is 5 minutes: the decision can only have come by push.
+    assert "The owner's decision arrived (via push)" in topology.task_logs(DAG_ID)
+
+
+def test_push_works_while_the_triggerer_is_down(topology, emulator):
+    schedule_id, run_id = _onboard(topology, emulator, 1)
+    topology.stop("triggerer")
+    try:
+        assert CalendarOwner(emulator).answer("allow", schedule_id=schedule_id).status_code == 200
+        ti = topology.wait_for_task_state(DAG_ID, run_id, "wait_for_owner", {"success"}, timeout=120)
+        assert ti["state"] == "success"
+    finally:
+        topology.start("triggerer")  # the SYNCED wait downstream needs it again
+    _assert_onboarded(topology, emulator, run_id, schedule_id)
+
+
+def test_callback_after_api_server_restart_and_declined_owner(topology, emulator):
+    schedule_id, run_id = _onboard(topology, emulator, 2)
+    topology.restart("api-server")
+    page = CalendarOwner(emulator).answer("deny", schedule_id=schedule_id)
+    assert page.status_code == 200
+    assert "declined" in page.text
+    assert topology.wait_for_run(DAG_ID, run_id, timeout=120) == "failed"
+    ti = topology.task_instance(DAG_ID, run_id, "wait_for_owner")
+    assert ti["state"] == "failed"
+    assert ti["try_number"] == 1  # a refusal is final: no retry
+    assert "declined the authorization request" in topology.task_logs(DAG_ID)

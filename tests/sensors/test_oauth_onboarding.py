@@ -1,0 +1,94 @@
+"""The OAuth onboarding core under ``dag.test()``: the owner's browser is played over HTTP, the
+redirect lands on the plugin of Airflow's real API-server app, and the deferred sensor resumes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.conftest import run_dag, task_states, xcom_value
+
+DAG_ID = "wix_oauth_core"
+
+
+def _conf(schedule_id: str, **overrides: object) -> dict[str, object]:
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+    return {
+        "schedule_id": schedule_id,
+        "provider": "MICROSOFT",
+        "from_": start.isoformat(),
+        "to": (start + timedelta(days=7)).isoformat(),
+        **overrides,
+    }
+
+
+@pytest.mark.wix_emulator(sync_delay=1)
+def test_connect_wait_configure_and_list_events(airflow_api_server, wix_conn, calendar_owner):
+    emulator = wix_conn
+    schedule_id = emulator.state.staff_schedules()[0].id
+    conf = _conf(schedule_id)
+    owner = calendar_owner.answer_in_background({schedule_id: "allow"})
+
+    dag_run = run_dag(DAG_ID, conf)
+    owner.join(5)
+
+    assert task_states(dag_run) == dict.fromkeys(
+        ["connect", "wait_for_owner", "list_connections", "update_sync_config", "wait_synced", "list_events"],
+        "success",
+    )
+    oauth_url = xcom_value(dag_run, "connect")
+    assert oauth_url.startswith(emulator.url)
+    redirect_url = xcom_value(dag_run, "connect", key="redirect_url")
+    state = xcom_value(dag_run, "connect", key="oauth_state")
+    assert redirect_url == f"http://127.0.0.1:28080/wix/oauth/callback/{state}"
+
+    connection_id = xcom_value(dag_run, "wait_for_owner")
+    connection = emulator.state.connection(connection_id)
+    assert connection["scheduleId"] == schedule_id
+    assert xcom_value(dag_run, "wait_for_owner", key="connection")["id"] == connection_id
+    assert [c["id"] for c in xcom_value(dag_run, "list_connections")] == [connection_id]
+    assert connection["syncConfig"] == {
+        "listEventFromCalendars": {"enabled": True, "primaryCalendar": {}},
+        "syncToCalendar": {"enabled": True, "dedicatedCalendar": {}},
+    }
+    assert xcom_value(dag_run, "wait_synced")["status"] == "SYNCED"
+
+    expected = list(emulator.state.events(conf["from_"], conf["to"], schedule_ids=[schedule_id]))
+    assert expected, "the emulator should generate events for a week"
+    assert xcom_value(dag_run, "list_events") == expected
+
+
+@pytest.mark.parametrize(
+    ("decision", "failed_message"),
+    [("deny", "declined the authorization request"), ("unsupported", "does not support this type of account")],
+)
+def test_declined_or_unsupported_fails_without_retry(
+    airflow_api_server, wix_conn, calendar_owner, capfd, decision, failed_message
+):
+    schedule_id = wix_conn.state.staff_schedules()[1].id
+    owner = calendar_owner.answer_in_background({schedule_id: decision})
+    dag_run = run_dag(DAG_ID, _conf(schedule_id))
+    owner.join(5)
+    states = task_states(dag_run)
+    assert states["connect"] == "success"
+    assert states["wait_for_owner"] == "failed"
+    assert states["list_connections"] == "upstream_failed"
+    out, err = capfd.readouterr()
+    assert failed_message in out + err
+    assert not wix_conn.state.connections()
+
+
+@pytest.mark.wix_emulator(sync_delay=0)
+def test_internal_error_is_retried_with_a_new_link(airflow_api_server, wix_conn, calendar_owner):
+    schedule_id = wix_conn.state.staff_schedules()[2].id
+    owner = calendar_owner.answer_in_background({schedule_id: ["internal", "allow"]})
+    dag_run = run_dag(DAG_ID, _conf(schedule_id))
+    owner.join(5)
+    assert task_states(dag_run)["list_events"] == "success"
+    flows = wix_conn.state.oauth_flows(include_decided=True)
+    assert [f["decision"] for f in flows] == ["internal", "allow"]
+    # The retry asked Wix for a new consent link on the same state (same redirect URL).
+    assert flows[0]["redirect_url"] == flows[1]["redirect_url"]
+    assert xcom_value(dag_run, "wait_for_owner", key="oauth_url") == flows[1]["consent_url"]
+    assert wix_conn.state.connection(xcom_value(dag_run, "wait_for_owner"))["scheduleId"] == schedule_id

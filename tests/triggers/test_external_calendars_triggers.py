@@ -1,0 +1,131 @@
+"""Triggers: serialize() round trips and run() under asyncio.
+
+Outside a task or the triggerer, the Task SDK reads Variables from ``AIRFLOW_VAR_*`` environment
+variables, so flow records are provided that way here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from airflow_provider_wix.callback.state import FlowRecord, flow_key, new_state_token, state_digest
+from airflow_provider_wix.client.models import OAuthCallbackError
+from airflow_provider_wix.triggers.external_calendars import (
+    WixConnectionStatusTrigger,
+    WixOAuthCallbackTrigger,
+)
+
+SCHEDULE_ID = "89e20858-bfa1-462b-b813-074fb1e4d62f"
+
+
+def _round_trip(trigger: Any) -> Any:
+    classpath, kwargs = trigger.serialize()
+    module, name = classpath.rsplit(".", 1)
+    rebuilt = getattr(importlib.import_module(module), name)(**kwargs)
+    assert rebuilt.serialize() == (classpath, kwargs)
+    return rebuilt
+
+
+def _first_event(trigger: Any, timeout: float = 10) -> dict[str, Any]:
+    async def first() -> dict[str, Any]:
+        agen = trigger.run()
+        try:
+            event = await asyncio.wait_for(agen.__anext__(), timeout)
+        finally:
+            await agen.aclose()
+        return event.payload
+
+    return asyncio.run(first())
+
+
+def _record(**changes: Any) -> FlowRecord:
+    return FlowRecord.issue(
+        dag_id="d",
+        run_id="r",
+        task_id="t",
+        map_index=-1,
+        schedule_id=SCHEDULE_ID,
+        provider_id="a4989031-ec67-4939-b361-31d1e41e6aad",
+        ttl=timedelta(hours=1),
+    )
+
+
+def _publish(monkeypatch: pytest.MonkeyPatch, token: str, record: FlowRecord | None) -> None:
+    name = "AIRFLOW_VAR_" + flow_key(state_digest(token)).upper()
+    if record is None:
+        monkeypatch.delenv(name, raising=False)
+    else:
+        monkeypatch.setenv(name, record.to_json())
+
+
+def test_callback_trigger_serializes_to_an_importable_classpath():
+    trigger = WixOAuthCallbackTrigger(
+        state_digest="ab" * 32,
+        poll_interval=300,
+        deadline="2030-01-01T00:00:00+00:00",
+        wix_conn_id="wix_x",
+        detect_via_api=True,
+        schedule_id=SCHEDULE_ID,
+        existing_connection_ids=["c1"],
+    )
+    rebuilt = _round_trip(trigger)
+    assert rebuilt.existing_connection_ids == ["c1"]
+    assert trigger.serialize()[0] == "airflow_provider_wix.triggers.external_calendars.WixOAuthCallbackTrigger"
+
+
+def test_status_trigger_round_trip():
+    rebuilt = _round_trip(WixConnectionStatusTrigger(connection_id="abc", poll_interval=5))
+    assert rebuilt.target_statuses == ["SYNCED"]
+    assert rebuilt.failure_statuses == ["ERROR", "DISCONNECTED"]
+
+
+def test_callback_trigger_fires_on_first_poll_when_already_recorded(monkeypatch):
+    token = new_state_token()
+    _publish(monkeypatch, token, _record().completed(connection_id="conn1", error=None))
+    payload = _first_event(WixOAuthCallbackTrigger(state_digest=state_digest(token), poll_interval=3600))
+    assert payload["status"] == "callback"
+    assert payload["connection_id"] == "conn1"
+    assert payload["polls"] == 1
+
+
+def test_callback_trigger_picks_up_a_record_written_while_waiting(monkeypatch):
+    token = new_state_token()
+    _publish(monkeypatch, token, _record())
+
+    async def scenario() -> dict[str, Any]:
+        trigger = WixOAuthCallbackTrigger(state_digest=state_digest(token), poll_interval=0.05)
+        agen = trigger.run()
+        task = asyncio.ensure_future(agen.__anext__())
+        await asyncio.sleep(0.2)
+        assert not task.done()
+        _publish(monkeypatch, token, _record().completed(connection_id=None, error=OAuthCallbackError.REJECT))
+        event = await asyncio.wait_for(task, 5)
+        await agen.aclose()
+        return event.payload
+
+    payload = asyncio.run(scenario())
+    assert payload["error"] == "reject"
+    assert payload["polls"] > 1
+
+
+def test_callback_trigger_reports_timeout_at_deadline(monkeypatch):
+    token = new_state_token()
+    _publish(monkeypatch, token, _record())
+    deadline = (datetime.now(timezone.utc) + timedelta(seconds=0.3)).isoformat()
+    payload = _first_event(
+        WixOAuthCallbackTrigger(state_digest=state_digest(token), poll_interval=3600, deadline=deadline)
+    )
+    assert payload["status"] == "timeout"
+
+
+def test_callback_trigger_reports_a_vanished_record(monkeypatch):
+    token = new_state_token()
+    _publish(monkeypatch, token, None)
+    payload = _first_event(WixOAuthCallbackTrigger(state_digest=state_digest(token), poll_interval=3600))
+    assert payload["status"] == "error"
+    assert "gone" in payload["message"]
