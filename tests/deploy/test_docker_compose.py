@@ -243,9 +243,7 @@ def test_component_healthchecks(services: dict[str, Any]) -> None:
 
 def test_apiserver_publishes_8080(services: dict[str, Any]) -> None:
     assert services["airflow-apiserver"]["ports"] == ["8080:8080"]
-    published = [
-        port for name, service in services.items() for port in service.get("ports", []) if name != "flower"
-    ]
+    published = [port for name, service in services.items() for port in service.get("ports", []) if name != "flower"]
     assert sorted(published) == ["8080:8080", "8765:8765"]
 
 
@@ -281,7 +279,9 @@ def test_emulator_service_runs_the_module(services: dict[str, Any]) -> None:
     args = emulator_args(services)
     assert args["--host"] == "0.0.0.0"
     assert args["--port"] == "8765"
-    assert set(args) == {"--host", "--port", "--api-key", "--site-id", "--seed"}
+    assert set(args) == {"--host", "--port", "--api-key", "--site-id", "--seed", "--public-url"}
+    # Consent links must open in the owner's browser on the host, not at the in-network name.
+    assert args["--public-url"] == "http://localhost:8765"
     assert emulator["ports"] == ["8765:8765"]
     assert emulator["healthcheck"]["test"] == [
         "CMD",
