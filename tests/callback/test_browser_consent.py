@@ -1,0 +1,66 @@
+"""A real browser (Debian's Chromium driven by Playwright) through the whole consent round trip:
+the emulator's consent page, the Allow/Deny button, the redirect to the plugin on Airflow's API
+server, and the page the calendar owner ends on."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_wix.callback.state import CALLBACK_PATH, FlowStatus
+from airflow_provider_wix.emulator import MICROSOFT_PROVIDER_ID
+from tests.callback.conftest import read_flow
+from tests.conftest import API_SERVER_URL
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is needed for the browser tests: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def _oauth_url(emulator: Any, state: str, schedule_id: str) -> str:
+    from airflow_provider_wix.hooks.wix import WixHook
+
+    return WixHook().connect_by_oauth(MICROSOFT_PROVIDER_ID, schedule_id, f"{API_SERVER_URL}{CALLBACK_PATH}{state}")
+
+
+@pytest.mark.parametrize(
+    ("button", "heading"),
+    [("Allow", "Calendar connected"), ("Deny", "The calendar was not connected")],
+)
+def test_owner_clicks_through_consent_in_a_browser(browser, airflow_api_server, wix_conn, issue_flow, button, heading):
+    schedule_id = wix_conn.state.staff_schedules()[0].id
+    state = issue_flow(schedule_id=schedule_id)
+    page = browser.new_page()
+    try:
+        page.goto(_oauth_url(wix_conn, state, schedule_id))
+        assert "Outlook" in page.content()  # the provider's name on the consent page
+        page.get_by_role("button", name=button).click()
+        page.wait_for_url(f"{API_SERVER_URL}{CALLBACK_PATH}*")
+        assert page.get_by_role("heading").inner_text().startswith(heading)
+    finally:
+        page.close()
+    record = read_flow(state)
+    assert record is not None
+    assert record.status is FlowStatus.COMPLETED
+    if button == "Allow":
+        assert wix_conn.state.connection(record.connection_id)["scheduleId"] == schedule_id
+    else:
+        assert record.error is not None
+        assert record.error.value == "reject"
