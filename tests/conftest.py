@@ -22,6 +22,18 @@ TEST_DAGS = REPO_ROOT / "tests" / "dags"
 EXAMPLE_DAGS = REPO_ROOT / "dags"
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wix-airflow-home-"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Where the `airflow_api_server` fixture serves Airflow's API server (and so the OAuth callback).
+API_SERVER_URL = f"http://127.0.0.1:{_free_port()}"
 _LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 AIRFLOW_TEST_ENV = {
@@ -37,7 +49,7 @@ AIRFLOW_TEST_ENV = {
     # A fixed Fernet key so Variables (where OAuth flow records live) are stored encrypted, as in production.
     "AIRFLOW__CORE__FERNET_KEY": "Xi4hHn2JqhIM0b0BFbnh1_u9nUyN4mBbn-ZiiDoO3_I=",
     "AIRFLOW__API_AUTH__JWT_SECRET": "wix-provider-tests-" + "x" * 64,
-    "AIRFLOW__API__BASE_URL": "http://127.0.0.1:28080",
+    "AIRFLOW__API__BASE_URL": API_SERVER_URL,
     "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
 }
 os.environ.update(AIRFLOW_TEST_ENV)
@@ -120,9 +132,6 @@ def xcom_value(dag_run: Any, task_id: str, key: str = "return_value", map_index:
         if row is None:
             raise LookupError(f"No XCom {key!r} for {task_id}[{map_index}]")
         return XComModel.deserialize_value(row)
-
-
-API_SERVER_URL = AIRFLOW_TEST_ENV["AIRFLOW__API__BASE_URL"]
 
 
 @pytest.fixture(scope="session")

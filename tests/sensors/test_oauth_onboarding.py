@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import run_dag, task_states, xcom_value
+from tests.conftest import API_SERVER_URL, run_dag, task_states, xcom_value
 
 DAG_ID = "wix_oauth_core"
 
@@ -41,7 +41,7 @@ def test_connect_wait_configure_and_list_events(airflow_api_server, wix_conn, ca
     assert oauth_url.startswith(emulator.url)
     redirect_url = xcom_value(dag_run, "connect", key="redirect_url")
     state = xcom_value(dag_run, "connect", key="oauth_state")
-    assert redirect_url == f"http://127.0.0.1:28080/wix/oauth/callback/{state}"
+    assert redirect_url == f"{API_SERVER_URL}/wix/oauth/callback/{state}"
 
     connection_id = xcom_value(dag_run, "wait_for_owner")
     connection = emulator.state.connection(connection_id)
