@@ -146,9 +146,10 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
 
         hook = WixHook(wix_conn_id=self.wix_conn_id)
         redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
+        # Ask Wix first: if that fails, the record still says "internal" and the next retry tries again.
+        oauth_url = hook.connect_by_oauth(record.provider_id, record.schedule_id, redirect_url)
         record = record.rearmed()
         save_flow(digest, record)
-        oauth_url = hook.connect_by_oauth(record.provider_id, record.schedule_id, redirect_url)
         context["ti"].xcom_push(key="oauth_url", value=oauth_url)
         self.log.info(
             "Wix failed to connect the calendar last time. Open this URL to authorize schedule %s again: %s",
