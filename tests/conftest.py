@@ -191,12 +191,24 @@ class CalendarOwner:
                 raise TimeoutError(f"No pending OAuth flow for schedule {schedule_id}")
             time.sleep(0.1)
 
-    def answer(self, decision: str = "allow", *, schedule_id: str | None = None, timeout: float = 60) -> Any:
-        """Decide the next pending flow; returns the final response (the callback page)."""
+    def answer(
+        self,
+        decision: str = "allow",
+        *,
+        schedule_id: str | None = None,
+        timeout: float = 60,
+        follow_redirect: bool = True,
+    ) -> Any:
+        """Decide the next pending flow; returns the final response (the callback page).
+
+        ``follow_redirect=False`` is a browser that never reaches Airflow (a lost callback).
+        """
         import requests
 
         flow = self.pending_flow(schedule_id, timeout)
-        return requests.get(flow["consent_url"], params={"decision": decision}, timeout=30)
+        return requests.get(
+            flow["consent_url"], params={"decision": decision}, timeout=30, allow_redirects=follow_redirect
+        )
 
     def answer_in_background(self, decisions: dict[str, str | list[str] | None], timeout: float = 120) -> Any:
         """Answer each schedule's flows as they appear, in order; ``None``: never answer.
