@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
@@ -151,7 +152,9 @@ class ConnectByOAuthOperator(BaseOperator):
             return
         notify_context: dict[str, Any] = {**context, "oauth_url": oauth_url, "wix_schedule_id": schedule_id}
         for notifier in self.notifiers:
-            notifier(notify_context)
+            # Rendering overwrites a notifier's template fields in place: render a copy, so each
+            # run (and each mapped instance) e-mails its own owner.
+            copy.copy(notifier)(notify_context)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -32,6 +32,15 @@ ERROR_REASON_EXPLANATIONS = {
     "UNDEFINED": "Wix gave no reason",
 }
 
+#: XCom ``outcome`` of the callback sensor, so a report can tell a decline from a timeout.
+OUTCOME_CONNECTED = "connected"
+OUTCOME_DECLINED = "declined"
+OUTCOME_UNSUPPORTED = "unsupported"
+OUTCOME_WIX_ERROR = "wix_error"
+OUTCOME_TIMED_OUT = "timed_out"
+OUTCOME_FAILED = "failed"
+_OUTCOME_OF_ERROR = {"reject": OUTCOME_DECLINED, "unsupported": OUTCOME_UNSUPPORTED, "internal": OUTCOME_WIX_ERROR}
+
 # Deferral timeouts are a backstop: the trigger reports the timeout itself, with a useful message.
 _DEFER_TIMEOUT_MARGIN = timedelta(minutes=5)
 
@@ -53,8 +62,10 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
     minutes: a thousand waiting owners then cost the triggerer a few percent of a core).
 
     Returns the new ``connectionId`` (XCom ``return_value``) and pushes the connection under the key
-    ``connection``. A declined (``reject``) or unsupported account fails without retries; a Wix
-    ``internal`` error is retryable, and a retry lets the owner use the same link again.
+    ``connection``; the key ``outcome`` says how the wait ended (``connected``, ``declined``,
+    ``unsupported``, ``wix_error``, ``timed_out`` or ``failed``), so a report can tell them apart.
+    A declined (``reject``) or unsupported account fails without retries; a Wix ``internal`` error
+    is retryable, and the retry asks Wix for a new link on the same state.
 
     :param connect_task_id: Task id of the ConnectByOAuthOperator whose state to wait for.
     :param oauth_state: The state itself, instead of ``connect_task_id`` (templated).
@@ -102,14 +113,22 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
             return self.oauth_state
         if self.connect_task_id is None:
             return None
-        return context["ti"].xcom_pull(task_ids=self.connect_task_id, key="oauth_state")
+        return self._pull(context, self.connect_task_id, "oauth_state")
+
+    @staticmethod
+    def _pull(context: Context, task_id: str, key: str) -> Any:
+        """Pull from ``task_id`` at this task's own map index (a mapped connect/wait pair)."""
+        ti = context["ti"]
+        map_index = getattr(ti, "map_index", -1)
+        if map_index is not None and map_index >= 0:
+            return ti.xcom_pull(task_ids=task_id, key=key, map_indexes=map_index)
+        return ti.xcom_pull(task_ids=task_id, key=key)
 
     def _oauth_url(self, context: Context) -> str | None:
         """The link the owner should use: a re-issued one (after a Wix failure) or the original."""
-        ti = context["ti"]
-        value = ti.xcom_pull(task_ids=ti.task_id, key="oauth_url")
+        value = self._pull(context, context["ti"].task_id, "oauth_url")
         if not value and self.connect_task_id is not None:
-            value = ti.xcom_pull(task_ids=self.connect_task_id)
+            value = self._pull(context, self.connect_task_id, "return_value")
         return value if isinstance(value, str) else None
 
     def _load(self, context: Context) -> tuple[str | None, FlowRecord | None]:
@@ -186,6 +205,7 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
             try:
                 return super().execute(context)
             except AirflowSensorTimeout as timeout:
+                self._push_outcome(context, OUTCOME_TIMED_OUT)
                 raise AirflowSensorTimeout(self._timeout_message(context)) from timeout
         return self._execute_deferrable(context)
 
@@ -230,8 +250,10 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         if event.get("status") == "timeout":
             if digest:
                 discard_flow(digest)
+            self._push_outcome(context, OUTCOME_TIMED_OUT)
             raise AirflowSensorTimeout(self._timeout_message(context))
         if event.get("status") == "error":
+            self._push_outcome(context, OUTCOME_FAILED)
             raise AirflowException(str(event.get("message")))
         record = load_flow(digest) if digest else None
         return self._finish(context, digest, record, event)
@@ -250,6 +272,7 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         if error:
             outcome = OAuthCallbackError(error)
             message = f"Schedule {schedule_id}: {CALLBACK_ERROR_EXPLANATIONS[outcome]} (error={outcome.value})"
+            self._push_outcome(context, _OUTCOME_OF_ERROR[outcome.value])
             if outcome is OAuthCallbackError.INTERNAL:
                 raise AirflowException(message)  # retryable: the retry re-opens the same link
             if digest:
@@ -261,11 +284,13 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         if self.verify_connection:
             connection = dict(WixHook(wix_conn_id=self.wix_conn_id).get_calendar_connection(connection_id))
             if schedule_id and connection.get("scheduleId") != schedule_id:
+                self._push_outcome(context, OUTCOME_FAILED)
                 raise AirflowFailException(
                     f"Connection {connection_id} belongs to schedule {connection.get('scheduleId')}, "
                     f"not to {schedule_id}; refusing it."
                 )
             if connection.get("status") not in HEALTHY_STATUSES:
+                self._push_outcome(context, OUTCOME_FAILED)
                 raise AirflowFailException(
                     f"Connection {connection_id} is {connection.get('status')}: "
                     f"{explain_connection_problem(connection)}."
@@ -273,8 +298,13 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         if digest:
             discard_flow(digest)
         context["ti"].xcom_push(key="connection", value=connection)
+        self._push_outcome(context, OUTCOME_CONNECTED)
         self.log.info("Schedule %s is connected: connection %s", schedule_id, connection_id)
         return connection_id
+
+    @staticmethod
+    def _push_outcome(context: Context, outcome: str) -> None:
+        context["ti"].xcom_push(key="outcome", value=outcome)
 
     def _timeout_message(self, context: Context) -> str:
         hours = self.timeout / 3600

@@ -34,6 +34,7 @@ def test_timeout_names_the_pending_link_and_discards_the_flow(airflow_api_server
     out, err = capfd.readouterr()
     assert "did not answer within" in out + err
     assert f"The authorization link is still pending: {oauth_url}" in out + err
+    assert xcom_value(dag_run, "wait_for_owner", key="outcome") == "timed_out"
     with create_session() as session:
         keys = session.scalars(select(Variable.key).where(Variable.key.startswith("wix_oauth_"))).all()
     assert keys == []

@@ -47,6 +47,7 @@ def test_connect_wait_configure_and_list_events(airflow_api_server, wix_conn, ca
     connection = emulator.state.connection(connection_id)
     assert connection["scheduleId"] == schedule_id
     assert xcom_value(dag_run, "wait_for_owner", key="connection")["id"] == connection_id
+    assert xcom_value(dag_run, "wait_for_owner", key="outcome") == "connected"
     assert [c["id"] for c in xcom_value(dag_run, "list_connections")] == [connection_id]
     assert connection["syncConfig"] == {
         "listEventFromCalendars": {"enabled": True, "primaryCalendar": {}},
@@ -60,11 +61,14 @@ def test_connect_wait_configure_and_list_events(airflow_api_server, wix_conn, ca
 
 
 @pytest.mark.parametrize(
-    ("decision", "failed_message"),
-    [("deny", "declined the authorization request"), ("unsupported", "does not support this type of account")],
+    ("decision", "failed_message", "outcome"),
+    [
+        ("deny", "declined the authorization request", "declined"),
+        ("unsupported", "does not support this type of account", "unsupported"),
+    ],
 )
 def test_declined_or_unsupported_fails_without_retry(
-    airflow_api_server, wix_conn, calendar_owner, capfd, decision, failed_message
+    airflow_api_server, wix_conn, calendar_owner, capfd, decision, failed_message, outcome
 ):
     schedule_id = wix_conn.state.staff_schedules()[1].id
     owner = calendar_owner.answer_in_background({schedule_id: decision})
@@ -76,6 +80,7 @@ def test_declined_or_unsupported_fails_without_retry(
     assert states["list_connections"] == "upstream_failed"
     out, err = capfd.readouterr()
     assert failed_message in out + err
+    assert xcom_value(dag_run, "wait_for_owner", key="outcome") == outcome
     assert not wix_conn.state.connections()
 
 
