@@ -28,10 +28,10 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/python -m airflow_provider_wix.demo
+	$(BIN)/python demo/run_demo.py
 
 demo-interactive: $(STAMP)
-	$(BIN)/python -m airflow_provider_wix.demo --interactive
+	$(BIN)/python demo/run_demo.py --interactive
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

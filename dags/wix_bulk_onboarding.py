@@ -1,0 +1,390 @@
+"""Daily onboarding pipeline: invite every listed owner whose calendar is not (or no longer) connected."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import pendulum
+from airflow.sdk import BaseNotifier, Param, conf, dag, task, task_group
+from airflow.sdk.exceptions import (
+    AirflowFailException,
+    AirflowNotFoundException,
+)
+
+from airflow_provider_wix.operators.external_calendars import ConnectByOAuthOperator, UpdateSyncConfigOperator
+from airflow_provider_wix.sensors.external_calendars import WixOAuthCallbackSensor
+
+if TYPE_CHECKING:
+    import jinja2
+    from airflow.sdk import Context
+
+log = logging.getLogger("wix_bulk_onboarding")
+
+#: Airflow Variable with the schedules to onboard, when the run gives no ``schedules_file``.
+SCHEDULES_VARIABLE = "wix_onboarding_schedules"
+# The callback wakes a deferred wait at once; this poll is only the safety net, so it is rare: a
+# thousand waiting owners then cost the triggerer a few percent of a core.
+CALLBACK_POLL_SECONDS = conf.getfloat("wix", "oauth_callback_poll_interval", fallback=300.0)
+# Connections that broke for good: only the owner can fix them, by connecting again.
+REONBOARD_ERROR_REASONS = ("TOKEN_REVOKED", "EXTERNAL_CALENDAR_DELETED")
+OUTCOMES = ("connected", "declined", "timed_out", "failed", "skipped")
+
+DOC_MD = f"""
+# Bulk onboarding of external calendars (Wix Bookings)
+
+Runs daily. Reads the schedules to onboard, each `{{"schedule_id", "owner_email", "provider"}}`,
+from the JSON file given by the `schedules_file` param, or else from the Airflow Variable
+`{SCHEDULES_VARIABLE}` (a JSON list). Then:
+
+1. `assess_schedules` asks Wix (List Connections) which schedules already have a healthy connection
+   of their provider (`CONNECTED`, `SYNC_IN_PROGRESS`, `SYNCED`): those are **skipped**. A connection
+   that broke for good (`ERROR` with `TOKEN_REVOKED` or `EXTERNAL_CALENDAR_DELETED`, or
+   `DISCONNECTED` after the schedule changed owner) needs the owner again, so it is **re-onboarded**.
+2. `onboard` is mapped, one group per schedule to onboard:
+   `connect` (Connect By OAuth; the link is e-mailed to the owner through the SMTP provider when the
+   connection `smtp_conn_id` exists, otherwise it is written to the task log) →
+   `wait_for_owner` (deferred, holding no worker slot, up to `owner_wait_hours`) →
+   `configure_sync` (Update Sync Config; skipped with the reason logged where the provider cannot).
+3. `report` runs whatever happened and returns one line per schedule:
+   `connected`, `declined`, `timed_out`, `failed` or `skipped`, with the reason. One owner declining
+   or never answering does not affect the others.
+
+Only one run is active at a time (`max_active_runs=1`), so an owner who has not answered yet is not
+invited twice; a run lasts at most `owner_wait_hours`, and the next daily run starts after it.
+List Connections must answer for every provider: if one is down, the run fails rather than invite
+owners whose calendars are in fact connected. A waiting owner costs no worker slot; the callback
+wakes the wait, and a lost callback is caught by a check every `[wix] oauth_callback_poll_interval`
+seconds (default 300).
+"""
+
+
+class OwnerInvitation(BaseNotifier):
+    """Send the owner their authorization link: by e-mail when the SMTP connection exists, else to the log.
+
+    The choice is made when the link is sent, so parsing the DAG looks nothing up. The e-mail goes
+    through the SMTP provider (``apache-airflow-providers-smtp``); its sender is the connection's
+    ``from_email`` extra.
+    """
+
+    template_fields = ("to", "smtp_conn_id")
+
+    def __init__(self, *, to: str, smtp_conn_id: str = "smtp_default") -> None:
+        super().__init__()
+        self.to = to
+        self.smtp_conn_id = smtp_conn_id
+
+    def __call__(self, *args: Any) -> None:
+        # Rendering replaces the templates in place, and one instance serves every mapped schedule.
+        super(OwnerInvitation, copy.copy(self)).__call__(*args)
+
+    def notify(self, context: Context) -> None:
+        from airflow.sdk import BaseHook
+
+        url = context["oauth_url"]
+        schedule_id = context["wix_schedule_id"]
+        try:
+            BaseHook.get_connection(self.smtp_conn_id)
+        except AirflowNotFoundException:
+            log.warning(
+                "No SMTP connection %r, so the link is not e-mailed. Send it to %s for schedule %s: %s",
+                self.smtp_conn_id,
+                self.to,
+                schedule_id,
+                url,
+            )
+            return
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+        hours = context["params"]["owner_wait_hours"]
+        SmtpNotifier(
+            to=self.to,
+            smtp_conn_id=self.smtp_conn_id,
+            subject="Connect your calendar to Wix Bookings",
+            html_content=(
+                "<p>Hello,</p><p>To show your calendar's busy times in Wix Bookings, please open "
+                f'<a href="{url}">this link</a> and allow access within {hours:g} hours. The link works '
+                "once.</p>"
+            ),
+        ).notify(context)
+        log.info("E-mailed the authorization link for schedule %s to %s", schedule_id, self.to)
+
+
+class WaitForOwner(WixOAuthCallbackSensor):
+    """The OAuth callback sensor with ``wait_hours`` templated, so the trigger form sets how long
+    owners may take (the base sensor's ``timeout`` is fixed when the DAG file is parsed)."""
+
+    template_fields = (*WixOAuthCallbackSensor.template_fields, "wait_hours")
+
+    def __init__(self, *, wait_hours: float | str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wait_hours = wait_hours
+
+    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
+        super().render_template_fields(context, jinja_env)
+        self.timeout = float(self.wait_hours) * 3600  # rendered again on resume, so messages stay right
+
+
+@dag(
+    dag_id="wix_bulk_onboarding",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=DOC_MD,
+    tags=["wix", "external-calendars", "onboarding", "example"],
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+    params={
+        "schedules_file": Param(
+            None,
+            type=["null", "string"],
+            title="Schedules file",
+            description=f"Path of a JSON file with the schedules to onboard: a list of "
+            f'{{"schedule_id", "owner_email", "provider"}}. Empty: the Variable {SCHEDULES_VARIABLE}.',
+        ),
+        "owner_wait_hours": Param(
+            72,
+            type="number",
+            exclusiveMinimum=0,
+            maximum=168,
+            title="How long owners may take (hours)",
+            description="Owners who have not answered by then are reported as timed out; at most 7 days, "
+            "the lifetime of the link.",
+        ),
+        "import_events": Param(True, type="boolean", title="Import events into Wix"),
+        "export": Param(
+            "none",
+            type="string",
+            enum=["none", "primary", "dedicated"],
+            title="Export Wix bookings",
+            description="none, into the primary calendar, or into a dedicated calendar Wix creates.",
+        ),
+        "smtp_conn_id": Param(
+            "smtp_default",
+            type="string",
+            title="SMTP connection",
+            description="E-mail the links through this connection if it exists; otherwise they are logged.",
+        ),
+    },
+)
+def wix_bulk_onboarding() -> None:
+    @task
+    def load_schedules(**context: Any) -> list[dict[str, str]]:
+        """Read and check the list up front: a bad entry is a configuration error, not a Wix one."""
+        from pathlib import Path
+
+        from airflow.sdk import Variable
+
+        source = context["params"]["schedules_file"]
+        if source:
+            raw = json.loads(Path(source).expanduser().read_text(encoding="utf-8"))
+        else:
+            source = f"Variable {SCHEDULES_VARIABLE}"
+            raw = Variable.get(SCHEDULES_VARIABLE, default="[]", deserialize_json=True)
+        entries = raw.get("schedules", raw) if isinstance(raw, dict) else raw
+        schedules, problems = _validated(entries)
+        if problems:
+            raise AirflowFailException(f"{source} has {len(problems)} problem(s): " + "; ".join(problems))
+        log.info("%d schedule(s) to check, from %s", len(schedules), source)
+        return schedules
+
+    @task
+    def assess_schedules(schedules: list[dict[str, str]], **context: Any) -> list[dict[str, str]]:
+        """Decide per schedule: skip (healthy), onboard (new or broken), or report why it cannot be.
+
+        Returns the arguments of one ``onboard`` group per schedule to onboard; the assessment of every
+        schedule and the owners' e-mails go to XCom keys ``assessment`` and ``owner_emails``.
+        """
+        from airflow_provider_wix.client.errors import WixInvalidRequestError
+        from airflow_provider_wix.client.models import find_provider
+        from airflow_provider_wix.hooks.wix import WixHook
+        from airflow_provider_wix.sensors.external_calendars import HEALTHY_STATUSES, explain_connection_problem
+
+        hook = WixHook()
+        providers = hook.list_providers()
+        ids = [s["schedule_id"] for s in schedules]
+        connections: list[dict[str, Any]] = []
+        for start in range(0, len(ids), 100):  # List Connections takes at most 100 schedule ids
+            connections += hook.list_connections(schedule_ids=ids[start : start + 100])
+
+        assessment: list[dict[str, Any]] = []
+        to_onboard: list[dict[str, str]] = []
+        for schedule in schedules:
+            row: dict[str, Any] = {**schedule, "decision": "failed", "reason": ""}
+            assessment.append(row)
+            try:
+                provider = find_provider(providers, schedule["provider"])
+            except WixInvalidRequestError as exc:
+                row["reason"] = str(exc)
+                continue
+            row["provider"] = provider.get("name", schedule["provider"])
+            mine = [
+                c
+                for c in connections
+                if c.get("scheduleId") == schedule["schedule_id"] and c.get("providerId") == provider["id"]
+            ]
+            healthy = next((c for c in mine if c.get("status") in HEALTHY_STATUSES), None)
+            broken = [c for c in mine if _needs_owner_again(c)]
+            stuck = [c for c in mine if c.get("status") == "ERROR" and not _needs_owner_again(c)]
+            if healthy is not None:
+                row.update(decision="skipped", reason=f"healthy: connection is {healthy.get('status')}")
+                row["connection_id"] = healthy.get("id")
+            elif "OAUTH" not in ((provider.get("features") or {}).get("connectMethods") or []):
+                row["reason"] = (
+                    f"{row['provider']} connects with the owner's credentials, not by a link; "
+                    "onboard it with ConnectByCredentialsOperator"
+                )
+            elif stuck and not broken:
+                row["reason"] = f"{explain_connection_problem(stuck[0])}; a new invitation would not fix it"
+            else:
+                row["decision"] = "onboard"
+                row["reason"] = (
+                    f"re-onboarding: {explain_connection_problem(broken[0])}" if broken else "not connected yet"
+                )
+                row["map_index"] = len(to_onboard)
+                to_onboard.append({"schedule_id": schedule["schedule_id"], "provider_id": provider["id"]})
+            log.info("%s (%s): %s, %s", schedule["schedule_id"], row["provider"], row["decision"], row["reason"])
+
+        ti = context["ti"]
+        ti.xcom_push(key="assessment", value=assessment)
+        ti.xcom_push(key="owner_emails", value={s["schedule_id"]: s["owner_email"] for s in schedules})
+        return to_onboard
+
+    @task_group(group_id="onboard")
+    def onboard(schedule_id: str, provider_id: str) -> None:
+        connect = ConnectByOAuthOperator(
+            task_id="connect",
+            schedule_id=schedule_id,
+            provider_id=provider_id,
+            notifier=OwnerInvitation(
+                to="{{ ti.xcom_pull(task_ids='assess_schedules', key='owner_emails')[wix_schedule_id] }}",
+                smtp_conn_id="{{ params.smtp_conn_id }}",
+            ),
+            retries=0,  # a retry would send the owner a second link; Wix errors are retried by the client
+        )
+        wait = WaitForOwner(
+            task_id="wait_for_owner",
+            oauth_state=connect.output["oauth_state"],
+            schedule_id=schedule_id,
+            wait_hours="{{ params.owner_wait_hours }}",
+            deferrable=True,
+            poke_interval=CALLBACK_POLL_SECONDS,
+        )
+        UpdateSyncConfigOperator(
+            task_id="configure_sync",
+            connection_id=wait.output,
+            import_from="{{ 'primary' if params.import_events else None }}",
+            export_to="{{ params.export }}",
+            provider=provider_id,
+            skip_if_unsupported=True,
+        )
+
+    @task(trigger_rule="all_done")
+    def report(**context: Any) -> dict[str, Any]:
+        """One line per schedule, whatever happened to the others; the run's result."""
+        ti = context["ti"]
+        assessment = ti.xcom_pull(task_ids="assess_schedules", key="assessment")
+        if assessment is None:
+            raise AirflowFailException("The schedules were not assessed; see load_schedules / assess_schedules.")
+        task_ids = ["onboard.connect", "onboard.wait_for_owner", "onboard.configure_sync"]
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id], task_ids=task_ids).get(ti.run_id, {})
+        wait_hours = context["params"]["owner_wait_hours"]
+
+        rows = []
+        for row in assessment:
+            line = {k: row.get(k) for k in ("schedule_id", "owner_email", "provider", "reason")}
+            if row["decision"] != "onboard":
+                line.update(outcome=row["decision"], detail=row["reason"], connection_id=row.get("connection_id"))
+            else:
+                index = row["map_index"]
+
+                def pull(task_id: str, key: str = "return_value", index: int = index) -> Any:
+                    return ti.xcom_pull(task_ids=f"onboard.{task_id}", key=key, map_indexes=index)
+
+                line.update(
+                    _onboarding_outcome(
+                        {t.removeprefix("onboard."): states.get(f"{t}_{index}") for t in task_ids},
+                        pull("wait_for_owner", "outcome"),
+                        pull("wait_for_owner"),
+                        wait_hours,
+                    )
+                )
+            rows.append(line)
+            log.info("%-10s %s %s: %s", line["outcome"], line["schedule_id"], line["owner_email"], line["detail"])
+        counts = {outcome: sum(r["outcome"] == outcome for r in rows) for outcome in OUTCOMES}
+        log.info("Onboarding report: %s", ", ".join(f"{n} {o}" for o, n in counts.items()))
+        return {"counts": counts, "schedules": rows}
+
+    to_onboard = assess_schedules(load_schedules())
+    onboard.expand_kwargs(to_onboard) >> report()
+
+
+def _validated(entries: object) -> tuple[list[dict[str, str]], list[str]]:
+    """The entries with their fields normalised, and every problem found (not just the first)."""
+    from airflow_provider_wix.client.errors import WixInvalidRequestError
+    from airflow_provider_wix.client.validation import validate_email, validate_guid
+
+    if not isinstance(entries, list):
+        return [], [f"expected a JSON list of schedules, got {type(entries).__name__}"]
+    schedules: list[dict[str, str]] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(entries):
+        try:
+            if not isinstance(entry, dict):
+                raise WixInvalidRequestError("must be an object")
+            schedule_id = validate_guid(entry.get("schedule_id"), "schedule_id").lower()
+            owner_email = validate_email(entry.get("owner_email"))
+            provider = str(entry.get("provider") or "").strip()
+            if not provider:
+                raise WixInvalidRequestError("provider is missing (Google, Microsoft or Apple)")
+            if schedule_id in seen:
+                raise WixInvalidRequestError(f"schedule {schedule_id} is listed twice")
+        except WixInvalidRequestError as exc:
+            problems.append(f"entry {n}: {exc}")
+            continue
+        seen.add(schedule_id)
+        schedules.append({"schedule_id": schedule_id, "owner_email": owner_email, "provider": provider})
+    return schedules, problems
+
+
+def _needs_owner_again(connection: dict[str, Any]) -> bool:
+    """Broken in a way only the owner can repair, by connecting again."""
+    status = connection.get("status")
+    return status == "DISCONNECTED" or (status == "ERROR" and connection.get("errorReason") in REONBOARD_ERROR_REASONS)
+
+
+def _onboarding_outcome(
+    states: dict[str, str | None], outcome: str | None, connection_id: str | None, wait_hours: float
+) -> dict[str, Any]:
+    """Turn one mapped group's task states and the owner's answer into a report line."""
+    if states["connect"] != "success":
+        return {"outcome": "failed", "detail": f"could not start the OAuth flow (connect: {states['connect']})"}
+    if outcome == "declined":
+        return {"outcome": "declined", "detail": "the owner declined the authorization request"}
+    if outcome == "timed_out":
+        return {"outcome": "timed_out", "detail": f"no answer within {wait_hours:g} h; the link was withdrawn"}
+    if outcome == "unsupported":
+        return {"outcome": "failed", "detail": "the calendar provider does not support this type of account"}
+    if outcome == "wix_error":
+        return {"outcome": "failed", "detail": "Wix failed to complete the connection, also on retry"}
+    if outcome != "connected":
+        return {"outcome": "failed", "detail": f"waiting for the owner failed ({states['wait_for_owner']})"}
+    configured = states["configure_sync"]
+    if configured == "success":
+        detail = "connected; sync config applied"
+    elif configured == "skipped":
+        detail = "connected; the provider keeps its own sync config (see configure_sync's log)"
+    else:
+        return {
+            "outcome": "failed",
+            "detail": f"connected, but configuring sync failed ({configured})",
+            "connection_id": connection_id,
+        }
+    return {"outcome": "connected", "detail": detail, "connection_id": connection_id}
+
+
+wix_bulk_onboarding()

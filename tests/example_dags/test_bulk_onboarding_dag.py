@@ -1,0 +1,199 @@
+"""``wix_bulk_onboarding`` with ``dag.test()``: owners who allow, decline and never answer, side by side."""
+
+from __future__ import annotations
+
+import email
+import json
+import socketserver
+import threading
+
+import pytest
+
+from airflow_provider_wix.emulator.state import (
+    APPLE_PROVIDER_ID,
+    BUSINESS_SCHEDULE_ID,
+    GOOGLE_PROVIDER_ID,
+    MICROSOFT_PROVIDER_ID,
+)
+from tests.conftest import run_dag, task_states, xcom_value
+
+pytestmark = pytest.mark.usefixtures("short_polls")
+
+
+@pytest.mark.slow
+def test_each_owner_gets_their_own_outcome(wix_conn, calendar_owners, tmp_path):
+    state = wix_conn.state
+    allows, declines, silent, healthy, revoked = (s.id for s in state.staff_schedules()[:5])
+    state.create_connection(GOOGLE_PROVIDER_ID, healthy, status="SYNCED")
+    broken = state.create_connection(MICROSOFT_PROVIDER_ID, revoked, status="ERROR", error_reason="TOKEN_REVOKED")
+    state.create_connection(APPLE_PROVIDER_ID, BUSINESS_SCHEDULE_ID, status="DISCONNECTED")
+    entries = [
+        {"schedule_id": allows, "owner_email": "ana@example.com", "provider": "Google"},
+        {"schedule_id": declines, "owner_email": "ben@example.com", "provider": "Microsoft"},
+        {"schedule_id": silent, "owner_email": "cy@example.com", "provider": "Microsoft"},
+        {"schedule_id": healthy, "owner_email": "dee@example.com", "provider": "Google"},
+        {"schedule_id": revoked, "owner_email": "eve@example.com", "provider": "Microsoft"},
+        {"schedule_id": BUSINESS_SCHEDULE_ID, "owner_email": "owner@example.com", "provider": "Apple"},
+    ]
+    schedules_file = tmp_path / "schedules.json"
+    schedules_file.write_text(json.dumps(entries))
+
+    with calendar_owners({declines: "deny", silent: "never"}) as owners:
+        dag_run = run_dag(
+            "wix_bulk_onboarding",
+            conf={"schedules_file": str(schedules_file), "owner_wait_hours": 0.002, "export": "dedicated"},
+        )
+
+    states = task_states(dag_run)
+    assert dag_run.state == "success", states
+    report = xcom_value(dag_run, "report")
+    outcomes = {row["schedule_id"]: row["outcome"] for row in report["schedules"]}
+    assert outcomes == {
+        allows: "connected",
+        declines: "declined",
+        silent: "timed_out",
+        healthy: "skipped",
+        revoked: "connected",
+        BUSINESS_SCHEDULE_ID: "failed",
+    }
+    assert report["counts"] == {"connected": 2, "declined": 1, "timed_out": 1, "failed": 1, "skipped": 1}
+    rows = {row["schedule_id"]: row for row in report["schedules"]}
+    assert rows[revoked]["reason"].startswith("re-onboarding:")
+    assert "TOKEN_REVOKED" in rows[revoked]["reason"]
+    assert "ConnectByCredentialsOperator" in rows[BUSINESS_SCHEDULE_ID]["detail"]
+    assert "provider keeps its own sync config" in rows[allows]["detail"]  # Google cannot update
+    assert rows[revoked]["detail"] == "connected; sync config applied"
+
+    # Only the schedules that needed an owner got a link, and only the silent one is left unanswered.
+    flows = state.oauth_flows(include_decided=True)
+    assert sorted(f["schedule_id"] for f in flows) == sorted([allows, declines, silent, revoked])
+    assert owners.decisions_by_schedule() == {allows: "allow", declines: "deny", revoked: "allow"}
+
+    # Wix now has what the report says: a new connection replaced the revoked one.
+    assert state.connection(broken["id"])["status"] == "DISCONNECTED"
+    new = state.connection(rows[revoked]["connection_id"])
+    assert new["scheduleId"] == revoked
+    assert new["syncConfig"]["syncToCalendar"] == {"enabled": True, "dedicatedCalendar": {}}
+    assert state.connection(rows[allows]["connection_id"])["scheduleId"] == allows
+    assert [c["scheduleId"] for c in state.connections() if c["status"] != "DISCONNECTED"].count(declines) == 0
+
+    group_states = {k: v for k, v in states.items() if k.startswith("onboard.")}
+    assert sorted(v for k, v in group_states.items() if k.startswith("onboard.wait_for_owner")) == [
+        "failed",
+        "failed",
+        "success",
+        "success",
+    ]
+
+
+def test_nothing_to_onboard_reads_the_variable_and_reports_skips(wix_conn, calendar_owners, monkeypatch):
+    healthy = wix_conn.state.staff_schedules()[0].id
+    wix_conn.state.create_connection(MICROSOFT_PROVIDER_ID, healthy, status="SYNC_IN_PROGRESS", syncing=True)
+    entries = [{"schedule_id": healthy, "owner_email": "ana@example.com", "provider": "microsoft"}]
+    monkeypatch.setenv("AIRFLOW_VAR_WIX_ONBOARDING_SCHEDULES", json.dumps(entries))
+
+    with calendar_owners() as owners:
+        dag_run = run_dag("wix_bulk_onboarding")
+
+    assert dag_run.state == "success", task_states(dag_run)
+    report = xcom_value(dag_run, "report")
+    assert [(r["schedule_id"], r["outcome"]) for r in report["schedules"]] == [(healthy, "skipped")]
+    assert owners.answered == {}
+    assert wix_conn.state.oauth_flows(include_decided=True) == []
+
+
+def test_a_bad_schedules_list_fails_before_any_invitation(wix_conn, tmp_path):
+    schedules_file = tmp_path / "schedules.json"
+    schedules_file.write_text(json.dumps([{"schedule_id": "not-a-guid", "owner_email": "x", "provider": ""}]))
+
+    dag_run = run_dag("wix_bulk_onboarding", conf={"schedules_file": str(schedules_file)})
+
+    states = task_states(dag_run)
+    assert dag_run.state == "failed"
+    assert states["load_schedules"] == "failed"
+    assert states["report"] == "failed"
+    assert wix_conn.state.oauth_flows(include_decided=True) == []
+
+
+class SmtpSink(socketserver.ThreadingTCPServer):
+    """Just enough of an SMTP server to receive what the SMTP provider sends."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, object]] = []
+        super().__init__(("127.0.0.1", 0), _SmtpSession)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+
+class _SmtpSession(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.wfile.write(b"220 sink\r\n")
+        message: dict[str, object] = {"to": []}
+        while line := self.rfile.readline():
+            command = line.decode().strip()
+            verb = command[:4].upper()
+            if verb == "DATA":
+                self.wfile.write(b"354 go on\r\n")
+                message["data"] = b"".join(iter(self.rfile.readline, b".\r\n")).decode()
+                self.server.messages.append(message)  # type: ignore[attr-defined]
+                message = {"to": []}
+            elif verb == "RCPT":
+                message["to"].append(command.split(":", 1)[1].strip(" <>"))  # type: ignore[union-attr]
+            elif verb == "QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            self.wfile.write(b"250 ok\r\n")
+
+
+def test_links_are_emailed_through_the_smtp_provider_when_a_connection_exists(monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.conftest import EXAMPLE_DAGS
+
+    dag = DagBag(dag_folder=str(EXAMPLE_DAGS / "wix_bulk_onboarding.py")).dags["wix_bulk_onboarding"]
+    (invitation,) = dag.get_task("onboard.connect").notifiers
+    schedule_id = "89e20858-bfa1-462b-b813-074fb1e4d62f"
+    url = "https://www.wix.com/oauth/consent/abc"
+
+    class RunningTask:
+        """The part of the task instance the invitation's template uses."""
+
+        def xcom_pull(self, task_ids, key):
+            assert (task_ids, key) == ("assess_schedules", "owner_emails")
+            return {schedule_id: "ana@example.com", "other": "ben@example.com"}
+
+    sink = SmtpSink()
+    smtp = {
+        "conn_type": "smtp",
+        "host": "127.0.0.1",
+        "port": sink.port,
+        "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "calendars@example.com"},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", json.dumps(smtp))
+    try:
+        context = {
+            "oauth_url": url,
+            "wix_schedule_id": schedule_id,
+            "params": {"smtp_conn_id": "smtp_default", "owner_wait_hours": 48},
+            "ti": RunningTask(),
+        }
+        invitation(context)
+        invitation(context)  # the same instance serves every mapped schedule: its templates stay templates
+    finally:
+        sink.shutdown()
+        sink.server_close()
+
+    assert [m["to"] for m in sink.messages] == [["ana@example.com"], ["ana@example.com"]]
+    mail = email.message_from_string(str(sink.messages[0]["data"]))
+    assert mail["Subject"] == "Connect your calendar to Wix Bookings"
+    assert mail["From"] == "calendars@example.com"
+    (html,) = [p.get_payload(decode=True).decode() for p in mail.walk() if p.get_content_type() == "text/html"]
+    assert f'<a href="{url}">' in html
+    assert "within 48 hours" in html
+    assert "{{" in invitation.to
