@@ -63,6 +63,31 @@ def get_provider_info() -> dict[str, Any]:
                 "plugin-class": "airflow_provider_wix.plugins.callback.WixOAuthCallbackPlugin",
             }
         ],
+        "config": {
+            "wix": {
+                "description": "Settings of the Wix provider's example DAGs.",
+                "options": {
+                    "oauth_callback_poll_interval": {
+                        "description": (
+                            "Seconds between the OAuth callback sensor's safety polls. The callback wakes the "
+                            "deferred sensor at once, so keep this long: 1,000 waiting sensors polling every "
+                            "300 s cost the triggerer a few percent of a core."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "300",
+                        "default": "300",
+                    },
+                    "sync_status_poll_interval": {
+                        "description": "Seconds between Get Connection polls while waiting for SYNCED.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "10",
+                        "default": "10",
+                    },
+                },
+            }
+        },
         "connection-types": [
             {
                 "connection-type": "wix",
