@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wix.client.auth import ApiKeyAuth, Auth, OAuthAppAuth
+from airflow_provider_wix.client.auth import ApiKeyAuth, Auth, OAuthAppAuth, TokenStore
 from airflow_provider_wix.client.errors import (
     WixApiError,
     WixAuthenticationError,
@@ -101,6 +101,7 @@ __all__ = [
     "RetryPolicy",
     "SyncConfig",
     "SyncToCalendar",
+    "TokenStore",
     "WixApiError",
     "WixAuthenticationError",
     "WixBadCredentialsError",

@@ -46,6 +46,20 @@ class Auth(Protocol):
         ...
 
 
+class TokenStore(Protocol):
+    """Somewhere several processes share an app token, so each expiry window mints one token.
+
+    ``expires_at`` is wall-clock epoch seconds. Implementations must not raise: a store that cannot
+    be reached just means this process mints its own token.
+    """
+
+    def load(self) -> tuple[str, float] | None: ...
+
+    def save(self, token: str, expires_at: float) -> None: ...
+
+    def discard(self, token: str) -> None: ...
+
+
 def _require(value: object, name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise WixInvalidRequestError(f"{name} is required")
@@ -116,11 +130,13 @@ class OAuthAppAuth:
         on_token: Callable[[str], None] | None = None,
         refresh_margin: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        token_store: TokenStore | None = None,
     ) -> None:
         self.client_id = _require(client_id, "The Wix app client_id")
         self._client_secret = _require(client_secret, "The Wix app client_secret")
         self.instance_id = _require(instance_id, "The Wix app instance_id")
         self._on_token = on_token
+        self._token_store = token_store
         self._refresh_margin = refresh_margin
         self._clock = clock
         self._lock = threading.Lock()
@@ -143,7 +159,23 @@ class OAuthAppAuth:
             token = self._valid_token()  # another thread may have minted it while we waited
             if token is not None:
                 return token
-            return self._mint(request_token)
+            return self._adopt_stored() or self._mint(request_token)
+
+    def _adopt_stored(self) -> str | None:
+        """Use a still-valid token another process minted and left in the token store."""
+        stored = self._token_store.load() if self._token_store is not None else None
+        if stored is None:
+            return None
+        token, expires_at = stored
+        remaining = expires_at - time.time()
+        if not token or remaining <= 0:
+            return None
+        if self._on_token is not None:
+            self._on_token(token)
+        self._token = token
+        self._recent_tokens.append(token)
+        self._expires_at = self._clock() + remaining
+        return token
 
     def _mint(self, request_token: TokenRequester) -> str:
         started = self._clock()
@@ -177,6 +209,8 @@ class OAuthAppAuth:
         self._recent_tokens.append(token)
         self._expires_at = started + max(lifetime - margin, 0.0)
         self.tokens_minted += 1
+        if self._token_store is not None:
+            self._token_store.save(token, time.time() + (self._expires_at - self._clock()))
         return token
 
     def headers(self, request_token: TokenRequester) -> dict[str, str]:
@@ -188,6 +222,8 @@ class OAuthAppAuth:
             # Only drop the token that was rejected: with many threads, the first 401 forgets it and
             # the others find the fresh one, so a burst of 401s still mints a single new token.
             if self._token is not None and sent.get("Authorization") == self._token:
+                if self._token_store is not None:
+                    self._token_store.discard(self._token)
                 self._token = None
                 self._expires_at = 0.0
         return True

@@ -8,7 +8,10 @@ method per API call under the names in DESIGN.md.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import threading
+from contextlib import suppress
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -37,11 +40,14 @@ if TYPE_CHECKING:
         ExternalCalendarsClient,
         Provider,
         SyncConfig,
+        TokenStore,
     )
     from airflow_provider_wix.client._http import Timeout
     from airflow_provider_wix.client.external_calendars import TimeLike
 
-__all__ = ["WixHook"]
+__all__ = ["VariableTokenStore", "WixHook"]
+
+log = logging.getLogger(__name__)
 
 AUTH_TYPES = ("api_key", "oauth_app")
 # test_connection should answer within seconds in the UI, not after a full retry budget.
@@ -84,6 +90,66 @@ def _base_url(conn: Any) -> str:
 
 def _mask_token(token: str) -> None:
     mask_secret(token, "wix_access_token")
+
+
+class VariableTokenStore:
+    """Share a Wix app token between task processes through an Airflow Variable.
+
+    Every task runs in its own process, so without this each task of an onboarding mints its own
+    token. The Variable's key contains ``token``, so Airflow masks its value in the UI and logs; it
+    is encrypted at rest when a Fernet key is set. Any failure falls back to minting locally.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def load(self) -> tuple[str, float] | None:
+        from airflow.sdk import Variable
+
+        try:
+            raw = Variable.get(self.key, default=None)
+            if not raw:
+                return None
+            data = json.loads(raw)
+            return str(data["access_token"]), float(data["expires_at"])
+        except Exception:
+            log.debug("No shared Wix access token available in Variable %s", self.key, exc_info=True)
+            return None
+
+    def save(self, token: str, expires_at: float) -> None:
+        from airflow.sdk import Variable
+
+        try:
+            Variable.set(
+                self.key,
+                json.dumps({"access_token": token, "expires_at": expires_at}),
+                description="Wix app access token shared by airflow-provider-wix tasks (expires by itself)",
+            )
+        except Exception:
+            log.debug("Could not share the Wix access token through Variable %s", self.key, exc_info=True)
+
+    def discard(self, token: str) -> None:
+        stored = self.load()
+        if stored is not None and stored[0] == token:
+            from airflow.sdk import Variable
+
+            with suppress(Exception):
+                Variable.delete(self.key)
+
+
+def _in_task_process() -> bool:
+    """True inside a task (worker or dag.test()), where Variables are reachable through the SDK."""
+    from airflow.sdk.execution_time import task_runner
+
+    return hasattr(task_runner, "SUPERVISOR_COMMS")
+
+
+def _token_store_for(conn: Any) -> VariableTokenStore | None:
+    extras: Mapping[str, Any] = getattr(conn, "extra_dejson", None) or {}
+    if (_extra(extras, "auth_type") or "api_key").lower() != "oauth_app" or not _in_task_process():
+        return None
+    identity = f"{_base_url(conn)}|{_extra(extras, 'client_id')}|{_extra(extras, 'instance_id')}"
+    return VariableTokenStore(f"wix_access_token__{hashlib.sha256(identity.encode()).hexdigest()[:24]}")
 
 
 # Clients shared process-wide (``shared=True``), e.g. by every Wix trigger in a triggerer: one session
@@ -147,7 +213,7 @@ class WixHook(BaseHook):
         return self.get_connection(self.wix_conn_id)
 
     @classmethod
-    def auth_from_connection(cls, conn: Any) -> Auth:
+    def auth_from_connection(cls, conn: Any, token_store: TokenStore | None = None) -> Auth:
         """The auth strategy described by the connection; raises ``WixInvalidRequestError`` if incomplete."""
         extras: Mapping[str, Any] = getattr(conn, "extra_dejson", None) or {}
         conn_id = getattr(conn, "conn_id", None) or "?"
@@ -170,6 +236,7 @@ class WixHook(BaseHook):
                     client_secret,
                     _extra(extras, "instance_id") or "",
                     on_token=_mask_token,
+                    token_store=token_store,
                 )
         except WixInvalidRequestError as exc:
             raise WixInvalidRequestError(f"Airflow connection {conn_id!r} (type wix): {exc}") from None
@@ -186,6 +253,7 @@ class WixHook(BaseHook):
         timeout: Timeout | None = None,
         retry: RetryPolicy | None = None,
         shared: bool = False,
+        token_store: TokenStore | None = None,
     ) -> ExternalCalendarsClient:
         """A client for an Airflow connection object.
 
@@ -206,21 +274,30 @@ class WixHook(BaseHook):
                     client = cls._build(conn, timeout or DEFAULT_TIMEOUT, retry, session=requests.Session())
                     _SHARED_CLIENTS[key] = client
                 return client
-        return cls._build(conn, timeout or DEFAULT_TIMEOUT, retry)
+        return cls._build(conn, timeout or DEFAULT_TIMEOUT, retry, token_store=token_store)
 
     @classmethod
     def _build(
-        cls, conn: Any, timeout: Timeout, retry: RetryPolicy | None, session: Any = None
+        cls,
+        conn: Any,
+        timeout: Timeout,
+        retry: RetryPolicy | None,
+        session: Any = None,
+        token_store: TokenStore | None = None,
     ) -> ExternalCalendarsClient:
         from airflow_provider_wix.client import ExternalCalendarsClient
 
-        auth = cls.auth_from_connection(conn)
+        auth = cls.auth_from_connection(conn, token_store)
         return ExternalCalendarsClient(auth, _base_url(conn), timeout=timeout, retry=retry, session=session)
 
     @cached_property
     def client(self) -> ExternalCalendarsClient:
         """The client, built on first use and reused (one HTTP session, one cached token) afterwards."""
-        return self.client_from_connection(self.connection, timeout=self.timeout, retry=self.retry)
+        conn = self.connection
+        # In a task, share the app token with the run's other tasks: one token per expiry window.
+        return self.client_from_connection(
+            conn, timeout=self.timeout, retry=self.retry, token_store=_token_store_for(conn)
+        )
 
     def get_conn(self) -> ExternalCalendarsClient:
         return self.client
