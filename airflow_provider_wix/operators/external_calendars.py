@@ -20,7 +20,15 @@ from airflow_provider_wix.links.external_calendars import WixAuthorizeCalendarLi
 if TYPE_CHECKING:
     from airflow.sdk import BaseNotifier, Context, ObjectStoragePath
 
-    from airflow_provider_wix.client.models import Calendar, Connection, Event, ExportTo, ImportFrom, Provider
+    from airflow_provider_wix.client.models import (
+        Calendar,
+        Connection,
+        Event,
+        EventPage,
+        ExportTo,
+        ImportFrom,
+        Provider,
+    )
 
 
 class ConnectByOAuthOperator(BaseOperator):
@@ -818,10 +826,10 @@ class ListEventsOperator(_WixOperator):
 
         if schedule_ids == [] or user_ids == []:
             self.log.info("schedule_ids or user_ids is an empty list: no events to list")
-            events: Iterator[Event] = iter(())
+            pages: Iterator[EventPage] = iter(())
         else:
             self.log.info("Listing events from %s to %s", start, end)
-            events = self.hook.iter_events(
+            pages = self.hook.iter_event_pages(
                 start,
                 end,
                 schedule_ids=schedule_ids,
@@ -832,8 +840,11 @@ class ListEventsOperator(_WixOperator):
                 partial_failure=self.partial_failure,
             )
         if output is None:
-            return self._collect(events)
-        count = _write_json_lines(output, events)
+            return self._collect(event for page in pages for event in page.get("events", []))
+        from airflow_provider_wix.client.prefetch import prefetch
+
+        # Wix serves the next page while this one is encoded and written.
+        count = _write_json_lines(output, (page.get("events", []) for page in prefetch(pages)))
         self.log.info("Wrote %d event(s) to %s", count, output)
         return {"count": count, "path": str(output)}
 
@@ -888,25 +899,28 @@ class ListEventsOperator(_WixOperator):
         return result
 
 
-def _write_json_lines(target: Path | ObjectStoragePath, events: Iterable[Mapping[str, Any]]) -> int:
-    """Write ``events`` one JSON object per line to a temporary sibling, then move it onto ``target``.
+def _write_json_lines(target: Path | ObjectStoragePath, batches: Iterable[Sequence[Mapping[str, Any]]]) -> int:
+    """Write each batch (a page) of events as JSON Lines to a temporary sibling, then move it onto ``target``.
 
-    Only one page of events is in memory at a time. The final move replaces any previous file (local
-    files atomically), so re-runs are idempotent and a failure leaves the previous file, or none.
+    Only one page is in memory at a time and it is encoded in one call (msgspec, which Airflow's
+    Task SDK already depends on). The final move replaces any previous file (local files atomically),
+    so re-runs are idempotent and a failure leaves the previous file, or none.
     """
-    import json
     import uuid
 
+    import msgspec
+
+    encoder = msgspec.json.Encoder()
     tmp_name = f".{target.name}.{uuid.uuid4().hex}.tmp"
     count = 0
     if isinstance(target, Path):
         target.parent.mkdir(parents=True, exist_ok=True)
         local_tmp = target.with_name(tmp_name)
         try:
-            with open(local_tmp, "w", encoding="utf-8", newline="\n") as out:
-                for event in events:
-                    out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
-                    count += 1
+            with open(local_tmp, "wb") as out:
+                for batch in batches:
+                    out.write(encoder.encode_lines(batch))
+                    count += len(batch)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(local_tmp, target)
@@ -919,10 +933,10 @@ def _write_json_lines(target: Path | ObjectStoragePath, events: Iterable[Mapping
         target.parent.mkdir(parents=True, exist_ok=True)
     remote_tmp = target.parent / tmp_name
     try:
-        with remote_tmp.open("w", encoding="utf-8") as out:
-            for event in events:
-                out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
-                count += 1
+        with remote_tmp.open("wb") as out:
+            for batch in batches:
+                out.write(encoder.encode_lines(batch))
+                count += len(batch)
         remote_tmp.replace(target)
     except BaseException:
         with suppress(Exception):

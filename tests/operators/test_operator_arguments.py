@@ -138,14 +138,14 @@ def test_json_lines_failure_keeps_the_previous_file_and_leaves_no_partial_file(t
 
     local = tmp_path / "out" / "events.jsonl"
     target = local if kind == "local" else ObjectStoragePath(local.as_uri())
-    assert _write_json_lines(target, _events(3)) == 3  # creates the missing directory
+    assert _write_json_lines(target, ([e] for e in _events(3))) == 3  # creates the missing directory
     first = local.read_text(encoding="utf-8")
     assert [json.loads(line)["title"] for line in first.splitlines()] == ["Café"] * 3
 
     with pytest.raises(RuntimeError, match="went away"):
-        _write_json_lines(target, _events(10, fail_after=5))
+        _write_json_lines(target, ([e] for e in _events(10, fail_after=5)))
     assert local.read_text(encoding="utf-8") == first
     assert [p.name for p in local.parent.iterdir()] == ["events.jsonl"]
 
-    assert _write_json_lines(target, _events(2)) == 2  # a re-run replaces, never appends
+    assert _write_json_lines(target, [list(_events(2))]) == 2  # a re-run replaces, never appends
     assert len(local.read_text(encoding="utf-8").splitlines()) == 2
