@@ -71,12 +71,12 @@ def get_provider_info() -> dict[str, Any]:
                         "description": (
                             "Seconds between the OAuth callback sensor's safety polls. The callback wakes the "
                             "deferred sensor at once, so keep this long: 1,000 waiting sensors polling every "
-                            "300 s cost the triggerer a few percent of a core."
+                            "600 s cost the triggerer about 5 % of a core (measured: 23-30 ms per poll)."
                         ),
                         "version_added": "0.1.0",
                         "type": "float",
-                        "example": "300",
-                        "default": "300",
+                        "example": "600",
+                        "default": "600",
                     },
                     "sync_status_poll_interval": {
                         "description": "Seconds between Get Connection polls while waiting for SYNCED.",

@@ -28,7 +28,7 @@ log = logging.getLogger("wix_bulk_onboarding")
 SCHEDULES_VARIABLE = "wix_onboarding_schedules"
 # The callback wakes a deferred wait at once; this poll is only the safety net, so it is rare: a
 # thousand waiting owners then cost the triggerer a few percent of a core.
-CALLBACK_POLL_SECONDS = conf.getfloat("wix", "oauth_callback_poll_interval", fallback=300.0)
+CALLBACK_POLL_SECONDS = conf.getfloat("wix", "oauth_callback_poll_interval", fallback=600.0)
 # Connections that broke for good: only the owner can fix them, by connecting again.
 REONBOARD_ERROR_REASONS = ("TOKEN_REVOKED", "EXTERNAL_CALENDAR_DELETED")
 OUTCOMES = ("connected", "declined", "timed_out", "failed", "skipped")
@@ -58,7 +58,7 @@ invited twice; a run lasts at most `owner_wait_hours`, and the next daily run st
 List Connections must answer for every provider: if one is down, the run fails rather than invite
 owners whose calendars are in fact connected. A waiting owner costs no worker slot; the callback
 wakes the wait, and a lost callback is caught by a check every `[wix] oauth_callback_poll_interval`
-seconds (default 300).
+seconds (default 600).
 """
 
 

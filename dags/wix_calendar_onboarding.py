@@ -28,7 +28,7 @@ PROVIDERS = {"Google": "GOOGLE", "Microsoft": "MICROSOFT", "Apple": "I_CAL"}
 
 # The OAuth callback wakes the deferred wait at once, so its poll is only a safety net; the sync status
 # has no callback and is polled. Both can be shortened for local runs (AIRFLOW__WIX__..._INTERVAL).
-CALLBACK_POLL_SECONDS = conf.getfloat("wix", "oauth_callback_poll_interval", fallback=300.0)
+CALLBACK_POLL_SECONDS = conf.getfloat("wix", "oauth_callback_poll_interval", fallback=600.0)
 SYNC_POLL_SECONDS = conf.getfloat("wix", "sync_status_poll_interval", fallback=10.0)
 SAMPLE_EVENTS = 5
 
@@ -65,7 +65,7 @@ The owner has 7 days to answer (the link's lifetime). Needs the `wix_default` co
 redirect goes to the Airflow API server (`callback_base_url` in its extra, else `[api] base_url`),
 which the owner's browser must be able to reach. The waits poll Wix every
 `[wix] sync_status_poll_interval` seconds (default 10) for the sync, and check for a lost callback
-every `[wix] oauth_callback_poll_interval` seconds (default 300; the callback itself wakes the wait).
+every `[wix] oauth_callback_poll_interval` seconds (default 600; the callback itself wakes the wait).
 """
 
 

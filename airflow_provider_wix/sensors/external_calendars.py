@@ -58,8 +58,9 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
     """Wait for the calendar owner's decision on a :class:`ConnectByOAuthOperator` link.
 
     The callback route records the decision in Airflow's metadata database and wakes this task
-    directly when it is deferred, so ``poke_interval`` is only the safety-net poll (default 5
-    minutes: a thousand waiting owners then cost the triggerer a few percent of a core).
+    directly when it is deferred, so ``poke_interval`` is only the safety-net poll (default 10
+    minutes: a thousand waiting owners then cost the triggerer about 5 % of a core; each poll is a
+    Variable read served by the triggerer's supervisor, measured at 23-30 ms of CPU).
 
     Returns the new ``connectionId`` (XCom ``return_value``) and pushes the connection under the key
     ``connection``; the key ``outcome`` says how the wait ended (``connected``, ``declined``,
@@ -91,7 +92,7 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         detect_via_api: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         wix_conn_id: str = WixHook.default_conn_name,
-        poke_interval: float = 300,
+        poke_interval: float = 600,
         timeout: float = timedelta(days=7).total_seconds(),
         **kwargs: Any,
     ) -> None:

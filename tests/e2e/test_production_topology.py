@@ -3,7 +3,7 @@ and Celery worker processes on PostgreSQL and Redis, with the owner's browser pl
 
 What is checked is what only real processes show: the callback reaches the plugin on the API
 server, is recorded in PostgreSQL, and wakes the deferred sensor through the push (not the
-five-minute safety poll), also while the triggerer is down or after the API server restarted.
+ten-minute safety poll), also while the triggerer is down or after the API server restarted.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def test_callback_wakes_the_deferred_sensor_by_push(topology, emulator):
     assert page.status_code == 200
     assert "Calendar connected" in page.text
     _assert_onboarded(topology, emulator, run_id, schedule_id)
-    # The sensor's safety poll is 5 minutes: the decision can only have come by push.
+    # The sensor's safety poll is 10 minutes: the decision can only have come by push.
     assert "The owner's decision arrived (via push)" in topology.task_logs(DAG_ID)
 
 
