@@ -1,0 +1,124 @@
+"""Child process for ``dag_parse``: parse DAG files the way Airflow 3's dag-processor does.
+
+The dag-processor imports Airflow once, pre-imports the ``airflow.*`` modules a file names
+(``[dag_processor] parsing_pre_import_modules``), then forks a fresh process for every parse of that
+file. So each parse pays for every non-Airflow module the file pulls in. Here: import Airflow,
+``gc.freeze()`` as the manager does, then per file pre-import its ``airflow.*`` modules and fork
+``--reps`` children that each time one cold ``DagBag`` parse (the first one then also the warm
+re-parses), with sockets disabled.
+
+With ``--importtime`` (run under ``python -X importtime``) each child only marks its section of
+stderr, for the parent to read the import tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import importlib
+import json
+import os
+import socket
+import sys
+import time
+from typing import Any
+
+MARK = "@@wix-bench"
+
+
+def _guard_network(attempts: list[str]) -> None:
+    """Record, and refuse, any network use during the parse."""
+
+    def refuse(what: str) -> Any:
+        def blocked(*args: Any, **kwargs: Any) -> Any:
+            attempts.append(f"{what}{args[1:2] if what.startswith('socket.') else args[:1]}")
+            raise OSError(f"network disabled while parsing ({what})")
+
+        return blocked
+
+    socket.socket.connect = refuse("socket.connect")  # type: ignore[method-assign]
+    socket.socket.connect_ex = refuse("socket.connect_ex")  # type: ignore[method-assign]
+    socket.create_connection = refuse("create_connection")
+    socket.getaddrinfo = refuse("getaddrinfo")
+
+
+def _parse(path: str, warm_reps: int) -> dict[str, Any]:
+    from airflow.dag_processing.dagbag import DagBag
+
+    attempts: list[str] = []
+    _guard_network(attempts)
+    before = set(sys.modules)
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=path)
+    cold = time.perf_counter() - started
+    new = sorted(set(sys.modules) - before)
+    warm = []
+    for _ in range(warm_reps):
+        started = time.perf_counter()
+        DagBag(dag_folder=path)
+        warm.append(time.perf_counter() - started)
+    return {
+        "cold": cold,
+        "warm": warm,
+        "dags": sorted(bag.dags),
+        "import_errors": {str(k): str(v)[-500:] for k, v in bag.import_errors.items()},
+        "new_modules": [m for m in new if not m.startswith("unusual_prefix_")],
+        "network_attempts": attempts,
+    }
+
+
+def _in_fork(path: str, warm_reps: int, importtime: bool) -> dict[str, Any]:
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(read_fd)
+        try:
+            if importtime:
+                os.write(2, f"{MARK} start {path}\n".encode())
+            out = _parse(path, warm_reps)
+            if importtime:
+                os.write(2, f"{MARK} end {path}\n".encode())
+        except BaseException as exc:
+            out = {"error": f"{type(exc).__name__}: {exc}"}
+        with os.fdopen(write_fd, "w") as pipe:
+            pipe.write(json.dumps(out))
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return dict(json.loads(data))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--importtime", action="store_true")
+    args = parser.parse_args()
+
+    import airflow.sdk  # noqa: F401 - what the dag-processor already has loaded
+    from airflow.dag_processing.dagbag import DagBag  # noqa: F401
+    from airflow.utils.file import iter_airflow_imports
+
+    gc.freeze()  # as DagFileProcessorManager.before_run does, "to prevent COW in forked process parsing"
+    results: dict[str, Any] = {}
+    for path in args.files:
+        for module in iter_airflow_imports(path):
+            with contextlib.suppress(Exception):  # the processor logs and carries on
+                importlib.import_module(module)
+        if args.importtime:
+            results[path] = _in_fork(path, 0, importtime=True)
+            continue
+        runs = [_in_fork(path, 5 if rep == 0 else 0, importtime=False) for rep in range(args.reps)]
+        first = runs[0]
+        if "error" in first:
+            results[path] = first
+            continue
+        results[path] = {**first, "cold_all": [r["cold"] for r in runs]}
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
