@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from airflow_provider_wix.hooks.wix import WixHook
 from airflow_provider_wix.links.external_calendars import WixAuthorizeCalendarLink
@@ -31,7 +31,57 @@ if TYPE_CHECKING:
     )
 
 
-class ConnectByOAuthOperator(BaseOperator):
+class _WixOperator(BaseOperator):
+    """Shared plumbing: the hook from ``wix_conn_id`` and no retries for arguments that can never pass.
+
+    Local validation errors (a malformed GUID, ``from_`` after ``to``, a provider that cannot do what is
+    asked) are raised before any request and are deterministic, so they fail the task without retries.
+    """
+
+    template_fields: Sequence[str] = ("wix_conn_id",)
+    ui_color = "#e0f0ff"
+
+    def __init__(self, *, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.wix_conn_id = wix_conn_id
+
+    @cached_property
+    def hook(self) -> WixHook:
+        return WixHook(wix_conn_id=self.wix_conn_id)
+
+    def execute(self, context: Context) -> Any:
+        from airflow_provider_wix.client.errors import WixInvalidRequestError
+
+        try:
+            return self._execute(context)
+        except WixInvalidRequestError as exc:
+            raise AirflowFailException(str(exc)) from exc
+        finally:
+            if "hook" in self.__dict__:
+                self.hook.close()
+                del self.__dict__["hook"]
+
+    def _execute(self, context: Context) -> Any:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    def _provider(self, key: str, *, method: str | None = None) -> Provider:
+        """Resolve a provider by id, calendar type or name, checking it offers ``method`` if given."""
+        from airflow_provider_wix.client.models import find_provider
+
+        provider = find_provider(self.hook.list_providers(), key)
+        if method is not None:
+            methods = (provider.get("features") or {}).get("connectMethods") or []
+            if method not in methods:
+                raise AirflowFailException(
+                    f"{provider.get('name', key)} cannot be connected by {method} "
+                    f"(it supports {', '.join(methods) or 'no connect method'}); use "
+                    + ("ConnectByCredentialsOperator" if method == "OAUTH" else "ConnectByOAuthOperator")
+                    + " for it."
+                )
+        return provider
+
+
+class ConnectByOAuthOperator(_WixOperator):
     """Start the OAuth connection of a schedule to an external calendar and hand over the ``oauthUrl``.
 
     Connecting by OAuth needs the calendar owner to approve at the provider, so this task only
@@ -56,7 +106,6 @@ class ConnectByOAuthOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("schedule_id", "provider_id", "provider", "redirect_url", "wix_conn_id")
     operator_extra_links = (WixAuthorizeCalendarLink(),)
-    ui_color = "#e0f0ff"
 
     def __init__(
         self,
@@ -71,7 +120,7 @@ class ConnectByOAuthOperator(BaseOperator):
         wix_conn_id: str = WixHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
         if (provider_id is None) == (provider is None):
             raise ValueError("Pass exactly one of provider_id and provider.")
         self.schedule_id = schedule_id
@@ -86,26 +135,18 @@ class ConnectByOAuthOperator(BaseOperator):
             self.notifiers = [notifier]
         self.state_ttl = state_ttl
         self.detect_via_api = detect_via_api
-        self.wix_conn_id = wix_conn_id
 
-    def execute(self, context: Context) -> str:
+    def _execute(self, context: Context) -> str:
         from airflow_provider_wix.callback.state import state_digest
         from airflow_provider_wix.callback.store import discard_flow
-        from airflow_provider_wix.client.models import ConnectMethod, find_provider
+        from airflow_provider_wix.client.models import ConnectMethod
         from airflow_provider_wix.client.validation import validate_guid
 
         schedule_id = validate_guid(self.schedule_id, "schedule_id")
-        hook = WixHook(wix_conn_id=self.wix_conn_id)
+        hook = self.hook
         if self.provider is not None:
-            provider = find_provider(hook.list_providers(), self.provider)
-            methods = provider.get("features", {}).get("connectMethods", [])
-            if ConnectMethod.OAUTH.value not in methods:
-                raise AirflowException(
-                    f"{provider.get('name', self.provider)} cannot be connected by OAuth "
-                    f"(it supports {', '.join(methods) or 'no connect method'}); "
-                    "use ConnectByCredentialsOperator for credential-based providers such as Apple."
-                )
-            provider_id = provider["id"]
+            # Fails (no retries) for a provider that connects otherwise, e.g. Apple by credentials.
+            provider_id = self._provider(self.provider, method=ConnectMethod.OAUTH.value)["id"]
         else:
             provider_id = validate_guid(str(self.provider_id), "provider_id")
 
@@ -241,54 +282,6 @@ def _is_guid(value: str) -> bool:
     except WixInvalidRequestError:
         return False
     return True
-
-
-class _WixOperator(BaseOperator):
-    """Shared plumbing: the hook from ``wix_conn_id`` and no retries for arguments that can never pass.
-
-    Local validation errors (a malformed GUID, ``from_`` after ``to``, a provider that cannot do what is
-    asked) are raised before any request and are deterministic, so they fail the task without retries.
-    """
-
-    template_fields: Sequence[str] = ("wix_conn_id",)
-    ui_color = "#e0f0ff"
-
-    def __init__(self, *, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.wix_conn_id = wix_conn_id
-
-    @cached_property
-    def hook(self) -> WixHook:
-        return WixHook(wix_conn_id=self.wix_conn_id)
-
-    def execute(self, context: Context) -> Any:
-        from airflow_provider_wix.client.errors import WixInvalidRequestError
-
-        try:
-            return self._execute(context)
-        except WixInvalidRequestError as exc:
-            raise AirflowFailException(str(exc)) from exc
-        finally:
-            if "hook" in self.__dict__:
-                self.hook.close()
-                del self.__dict__["hook"]
-
-    def _execute(self, context: Context) -> Any:  # pragma: no cover - every subclass overrides it
-        raise NotImplementedError
-
-    def _provider(self, key: str, *, method: str | None = None) -> Provider:
-        """Resolve a provider by id, calendar type or name, checking it offers ``method`` if given."""
-        from airflow_provider_wix.client.models import find_provider
-
-        provider = find_provider(self.hook.list_providers(), key)
-        if method is not None:
-            methods = (provider.get("features") or {}).get("connectMethods") or []
-            if method not in methods:
-                raise AirflowFailException(
-                    f"{provider.get('name', key)} cannot be connected by {method} "
-                    f"(it supports {', '.join(methods) or 'no connect method'})."
-                )
-        return provider
 
 
 class ListProvidersOperator(_WixOperator):

@@ -33,3 +33,15 @@ for variant, sensor_args in VARIANTS.items():
             detect_via_api=variant == "detect",
         )
         connect >> WixOAuthCallbackSensor(task_id="wait_for_owner", connect_task_id="connect", **sensor_args)
+
+with DAG(
+    dag_id="wix_oauth_apple",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["test"],
+    params={"schedule_id": ""},
+    default_args={"retries": 2},
+):
+    # Apple connects by credentials: the operator must refuse before calling Connect By OAuth.
+    ConnectByOAuthOperator(task_id="connect", schedule_id="{{ params.schedule_id }}", provider="Apple")

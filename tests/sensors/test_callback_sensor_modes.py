@@ -61,3 +61,13 @@ def test_detect_via_api_finds_the_new_connection_when_the_callback_is_lost(
     connection_id = xcom_value(dag_run, "wait_for_owner")
     assert connection_id != older["id"]
     assert wix_conn.state.connection(connection_id)["scheduleId"] == schedule_id
+
+
+def test_a_provider_without_oauth_is_refused_before_connect_by_oauth(wix_conn, airflow_db, capfd):
+    schedule_id = wix_conn.state.staff_schedules()[0].id
+    dag_run = run_dag("wix_oauth_apple", {"schedule_id": schedule_id})
+    assert task_states(dag_run) == {"connect": "failed"}  # no retry despite retries=2
+    out, err = capfd.readouterr()
+    assert "cannot be connected by OAUTH (it supports CREDENTIALS); use ConnectByCredentialsOperator" in out + err
+    paths = [entry["path"] for entry in wix_conn.state.request_log()]
+    assert paths == ["/bookings/v2/external-calendars/providers"]
