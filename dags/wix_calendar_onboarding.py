@@ -230,7 +230,7 @@ def wix_calendar_onboarding() -> None:
         task_id="update_sync_config",
         connection_id=plan["connection_id"],
         sync_config=plan["sync_config"],
-        provider=provider["provider_id"],
+        provider=provider["provider"],  # the provider resolve_provider already fetched: no second lookup
         skip_if_unsupported=True,  # Google cannot change its sync config: skip, with the reason logged
     )
     wait_for_synced = WixConnectionStatusSensor(

@@ -566,8 +566,9 @@ class UpdateSyncConfigOperator(_WixOperator):
         Calendars; ``None`` turns importing off (templated).
     :param export_to: ``"primary"`` or ``"dedicated"`` (a calendar Wix creates); ``None`` turns exporting
         off (templated).
-    :param provider: The connection's provider (id, calendar type or name) if known, which saves the
-        Get Connection call used to find it (templated).
+    :param provider: The connection's provider if known: its id, calendar type or name (one List
+        Providers call instead of Get Connection + List Providers), or the provider object itself as
+        List Providers returns it, e.g. an upstream XCom (no call at all) (templated).
     :param check_provider_features: Check the provider's ``features`` before sending; turn off to let
         Wix decide.
     :param skip_if_unsupported: Skip the task (with the reason logged) instead of failing when the
@@ -592,7 +593,7 @@ class UpdateSyncConfigOperator(_WixOperator):
         sync_config: dict[str, Any] | str | None = None,
         import_from: str | Sequence[str] | None = None,
         export_to: str | None = None,
-        provider: str | None = None,
+        provider: str | Mapping[str, Any] | None = None,
         check_provider_features: bool = True,
         skip_if_unsupported: bool = False,
         wix_conn_id: str = WixHook.default_conn_name,
@@ -657,6 +658,9 @@ class UpdateSyncConfigOperator(_WixOperator):
     def _unsupported_reason(self, connection_id: str, sync_config: dict[str, Any]) -> str | None:
         from airflow_provider_wix.client.models import unsupported_sync_reason
 
+        if isinstance(self.provider, Mapping) and "features" in self.provider:
+            # A provider already looked up upstream (e.g. an XCom from List Providers): no call needed.
+            return unsupported_sync_reason(cast("Provider", self.provider), sync_config)
         provider_key = _as_optional_text(self.provider)
         if provider_key is not None:
             provider = self._provider(provider_key)
