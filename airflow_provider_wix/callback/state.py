@@ -9,7 +9,6 @@ anyone forge a callback. Everything here is plain Python so that the operator (w
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import re
 import secrets
@@ -80,10 +79,6 @@ def state_digest(token: str) -> str:
     if not is_well_formed_token(token):
         raise InvalidStateError("The OAuth state token is malformed.")
     return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
-def digests_match(a: str, b: str) -> bool:
-    return hmac.compare_digest(a, b)
 
 
 def is_valid_connection_id(value: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -19,7 +19,7 @@ T = TypeVar("T")
 _DONE = object()
 
 
-class _Failure(Generic[T]):
+class _Failure:
     def __init__(self, error: BaseException) -> None:
         self.error = error
 

@@ -185,6 +185,10 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         digest, record = self._load(context)
+        return self._decided(context, digest, record)
+
+    def _decided(self, context: Context, digest: str | None, record: FlowRecord | None) -> bool | PokeReturnValue:
+        """Finish if the owner's decision is recorded (or a new connection shows up in the API)."""
         if record is not None and not record.is_pending:
             return PokeReturnValue(True, self._finish(context, digest, record, record.event_payload(via="check")))
         if self.detect_via_api:
@@ -214,14 +218,15 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
 
     def _execute_deferrable(self, context: Context) -> Any:
         from airflow_provider_wix.callback.state import utcnow
-        from airflow_provider_wix.callback.store import register_waiter
+        from airflow_provider_wix.callback.store import load_flow, register_waiter
 
         digest, record = self._load(context)
         if digest is not None:
             # Register first, then check: a callback that lands in between is either seen by the
-            # check below or by the trigger's first poll, which runs after the task is DEFERRED.
+            # re-read below or by the trigger's first poll, which runs after the task is DEFERRED.
             register_waiter(digest, str(context["ti"].id))
-        result = self.poke(context)
+            record = load_flow(digest) or record
+        result = self._decided(context, digest, record)
         if isinstance(result, PokeReturnValue) and result.is_done:
             return result.xcom_value
         deadline = utcnow() + timedelta(seconds=self.timeout)
