@@ -1,21 +1,18 @@
 """Record an OAuth callback in the metadata database and wake the sensor waiting for it.
 
-This runs inside the Airflow API server (the plugin route). It is the only module of the provider
-that touches Airflow's ORM and internal core APIs (``handle_event_submit``, ``TaskInstance``,
-``create_session``); keeping them here means one place to adapt when Airflow moves them. If waking
-the task fails for any reason, the record is still committed and the sensor's trigger finds it on
-its next poll: the push only makes the wake-up faster, it is never needed for correctness.
+This runs inside the Airflow API server (the plugin route) and touches Airflow's ORM
+(``Variable``, ``create_session``); waking the task is :mod:`airflow_provider_wix.callback.wake`.
+If waking the task fails for any reason, the record is still committed and the sensor's trigger
+finds it on its next poll: the push only makes the wake-up faster, it is never needed for correctness.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_provider_wix.callback.state import (
     FLOW_KEY_PREFIX,
@@ -27,9 +24,7 @@ from airflow_provider_wix.callback.state import (
     utcnow,
     waiter_key,
 )
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from airflow_provider_wix.callback.wake import wake_waiter
 
 log = logging.getLogger(__name__)
 
@@ -85,36 +80,9 @@ def record_callback(token: str, *, connection_id: str | None, error: OAuthCallba
         )
         if getattr(swapped, "rowcount", 0) != 1:
             raise CallbackRefused(409, "This authorization link has already been used.")
-        woke = _wake_waiter(session, digest, completed)
+        woke = wake_waiter(session, digest, completed)
     _maybe_purge_expired()
     return CallbackOutcome(record=completed, woke_task=woke)
-
-
-def _wake_waiter(session: Session, digest: str, record: FlowRecord) -> bool:
-    """Resume the deferred sensor at once instead of waiting for its next poll (best effort)."""
-    try:
-        from airflow.models.taskinstance import TaskInstance
-        from airflow.models.trigger import handle_event_submit
-        from airflow.models.variable import Variable
-        from airflow.triggers.base import TriggerEvent
-        from airflow.utils.state import TaskInstanceState
-        from sqlalchemy import select
-
-        raw = session.scalars(select(Variable).where(Variable.key == waiter_key(digest))).one_or_none()
-        if raw is None:
-            return False  # no sensor has registered yet; its pre-defer check will find the record
-        ti_id = uuid.UUID(json.loads(raw.val)["ti_id"])
-        with session.begin_nested():
-            ti = session.get(TaskInstance, ti_id, with_for_update={"of": TaskInstance})
-            if ti is None or ti.state != TaskInstanceState.DEFERRED:
-                # Running tasks check the record themselves before deferring; never resume those.
-                return False
-            handle_event_submit(TriggerEvent(record.event_payload(via="push")), task_instance=ti, session=session)
-        log.info("Woke task instance %s for OAuth flow of schedule %s", ti_id, record.schedule_id)
-        return True
-    except Exception:
-        log.warning("Could not wake the waiting sensor; its trigger will pick the callback up", exc_info=True)
-        return False
 
 
 _purge_lock = threading.Lock()

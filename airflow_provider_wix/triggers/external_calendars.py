@@ -2,7 +2,7 @@
 
 They hold no worker slot and do no blocking I/O on the event loop: Variable reads go through
 ``sync_to_async`` and Wix calls run in a thread. The OAuth callback normally wakes the task
-directly (see :mod:`airflow_provider_wix.callback.server`), so the callback trigger's poll is only a
+directly (see :mod:`airflow_provider_wix.callback.wake`), so the callback trigger's poll is only a
 rare safety net; its first check runs at once, which closes the race with a callback that arrived
 while the task was deferring.
 """
