@@ -192,7 +192,7 @@ def wix_bulk_onboarding() -> None:
         return schedules
 
     @task
-    def assess_schedules(schedules: list[dict[str, str]], **context: Any) -> list[dict[str, str]]:
+    def assess_schedules(schedules: list[dict[str, str]], **context: Any) -> list[dict[str, Any]]:
         """Decide per schedule: skip (healthy), onboard (new or broken), or report why it cannot be.
 
         Returns the arguments of one ``onboard`` group per schedule to onboard; the assessment of every
@@ -211,7 +211,7 @@ def wix_bulk_onboarding() -> None:
             connections += hook.list_connections(schedule_ids=ids[start : start + 100])
 
         assessment: list[dict[str, Any]] = []
-        to_onboard: list[dict[str, str]] = []
+        to_onboard: list[dict[str, Any]] = []
         for schedule in schedules:
             row: dict[str, Any] = {**schedule, "decision": "failed", "reason": ""}
             assessment.append(row)
@@ -245,7 +245,10 @@ def wix_bulk_onboarding() -> None:
                     f"re-onboarding: {explain_connection_problem(broken[0])}" if broken else "not connected yet"
                 )
                 row["map_index"] = len(to_onboard)
-                to_onboard.append({"schedule_id": schedule["schedule_id"], "provider_id": provider["id"]})
+                # The provider object rides along, so configure_sync checks its features without asking Wix again.
+                to_onboard.append(
+                    {"schedule_id": schedule["schedule_id"], "provider_id": provider["id"], "provider": dict(provider)}
+                )
             log.info("%s (%s): %s, %s", schedule["schedule_id"], row["provider"], row["decision"], row["reason"])
 
         ti = context["ti"]
@@ -254,7 +257,7 @@ def wix_bulk_onboarding() -> None:
         return to_onboard
 
     @task_group(group_id="onboard")
-    def onboard(schedule_id: str, provider_id: str) -> None:
+    def onboard(schedule_id: str, provider_id: str, provider: dict[str, Any]) -> None:
         connect = ConnectByOAuthOperator(
             task_id="connect",
             schedule_id=schedule_id,
@@ -278,7 +281,7 @@ def wix_bulk_onboarding() -> None:
             connection_id=wait.output,
             import_from="{{ 'primary' if params.import_events else None }}",
             export_to="{{ params.export }}",
-            provider=provider_id,
+            provider=provider,
             skip_if_unsupported=True,
         )
 

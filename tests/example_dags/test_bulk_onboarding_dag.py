@@ -77,6 +77,17 @@ def test_each_owner_gets_their_own_outcome(wix_conn, calendar_owners, tmp_path):
     assert state.connection(rows[allows]["connection_id"])["scheduleId"] == allows
     assert [c["scheduleId"] for c in state.connections() if c["status"] != "DISCONNECTED"].count(declines) == 0
 
+    # Exactly the calls the API needs: one List Providers and one List Connections for the whole run,
+    # Connect By OAuth per link, Get Connection per connected owner (the sensor's check) and Update Sync
+    # Config where the provider allows it (Microsoft; Google keeps its own). No look-up is repeated.
+    wix_calls = [r["route"] for r in state.request_log()]
+    assert sorted(wix_calls) == sorted(
+        ["list_providers", "list_connections"]
+        + ["connect_by_oauth"] * 4
+        + ["get_connection"] * 2
+        + ["update_sync_config"]
+    )
+
     group_states = {k: v for k, v in states.items() if k.startswith("onboard.")}
     assert sorted(v for k, v in group_states.items() if k.startswith("onboard.wait_for_owner")) == [
         "failed",
