@@ -41,7 +41,10 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": INTEGRATION_NAME,
-                "python-modules": ["airflow_provider_wix.operators.external_calendars"],
+                "python-modules": [
+                    "airflow_provider_wix.operators.external_calendars",
+                    "airflow_provider_wix.operators.staff_members",
+                ],
             }
         ],
         "sensors": [

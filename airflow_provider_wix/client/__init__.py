@@ -1,4 +1,4 @@
-"""Plain Python client for Wix Bookings External Calendars v2 (no Airflow import anywhere in here).
+"""Plain Python clients for Wix Bookings External Calendars v2 and Staff Members (no Airflow import here).
 
 >>> from airflow_provider_wix.client import ApiKeyAuth, ExternalCalendarsClient
 >>> with ExternalCalendarsClient(ApiKeyAuth("<key>", site_id="<site id>")) as wix:  # doctest: +SKIP
@@ -31,6 +31,7 @@ from airflow_provider_wix.client.errors import (
 )
 from airflow_provider_wix.client.models import (
     BUSINESS_SCHEDULE_ID,
+    HIDDEN_EMAIL_REASON,
     Calendar,
     CalendarType,
     Connection,
@@ -45,11 +46,15 @@ from airflow_provider_wix.client.models import (
     PagingMetadata,
     Provider,
     ProviderFeatures,
+    StaffMember,
+    StaffMemberSettings,
     SyncConfig,
     SyncToCalendar,
     build_sync_config,
     ensure_sync_supported,
     find_provider,
+    find_staff_member,
+    find_staff_members,
     unsupported_sync_reason,
 )
 from airflow_provider_wix.client.retry import RetryPolicy
@@ -57,10 +62,12 @@ from airflow_provider_wix.client.retry import RetryPolicy
 if TYPE_CHECKING:
     from airflow_provider_wix.client._http import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
     from airflow_provider_wix.client.external_calendars import ExternalCalendarsClient
+    from airflow_provider_wix.client.staff_members import StaffMembersClient
 
 # requests and tenacity load on first use of the client, not when a DAG file imports an operator.
 _LAZY = {
     "ExternalCalendarsClient": "airflow_provider_wix.client.external_calendars",
+    "StaffMembersClient": "airflow_provider_wix.client.staff_members",
     "DEFAULT_BASE_URL": "airflow_provider_wix.client._http",
     "DEFAULT_TIMEOUT": "airflow_provider_wix.client._http",
 }
@@ -80,6 +87,7 @@ __all__ = [
     "BUSINESS_SCHEDULE_ID",
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
+    "HIDDEN_EMAIL_REASON",
     "ApiKeyAuth",
     "Auth",
     "Calendar",
@@ -99,6 +107,9 @@ __all__ = [
     "Provider",
     "ProviderFeatures",
     "RetryPolicy",
+    "StaffMember",
+    "StaffMemberSettings",
+    "StaffMembersClient",
     "SyncConfig",
     "SyncToCalendar",
     "TokenStore",
@@ -122,5 +133,7 @@ __all__ = [
     "build_sync_config",
     "ensure_sync_supported",
     "find_provider",
+    "find_staff_member",
+    "find_staff_members",
     "unsupported_sync_reason",
 ]

@@ -54,6 +54,8 @@ class Call:
     idempotent: bool = True
     authenticated: bool = True
     secrets: tuple[str, ...] = ()
+    #: Replaces the generic 403 advice (which names the External Calendars permission).
+    permission_hint: str | None = None
 
 
 class _Retryable(Exception):
@@ -341,6 +343,7 @@ class HttpEngine:
             secrets=self._secrets(call),
             note=note,
             auth_hint=self.auth.unauthorized_hint if call.authenticated else None,
+            permission_hint=call.permission_hint,
         )
 
     def _log_retry(self, call: Call, state: RetryCallState) -> None:

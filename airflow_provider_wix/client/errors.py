@@ -280,13 +280,15 @@ def error_from_response(
     secrets: Iterable[str] = (),
     note: str = "",
     auth_hint: str | None = None,
+    permission_hint: str | None = None,
 ) -> WixApiError:
     """Build the exception for a non-2xx Wix response from its standard error body.
 
     ``body`` is the decoded JSON (or ``None`` when it was not JSON). Tolerates every documented shape:
     ``details.applicationError``, ``details.validationError`` and the empty system-error body.
     ``auth_hint`` replaces the generic advice of a 401, since only the caller knows which credential
-    was used.
+    was used; ``permission_hint`` likewise replaces a plain 403's advice with the permission the
+    called API needs.
     """
     details: Mapping[str, Any] = {}
     message = ""
@@ -319,7 +321,11 @@ def error_from_response(
     text = f"Wix {method} failed: HTTP {status} {code}"
     if description:
         text += f": {description}"
-    hint = auth_hint if auth_hint and cls is WixAuthenticationError else cls.default_hint
+    hint = cls.default_hint
+    if auth_hint and cls is WixAuthenticationError:
+        hint = auth_hint
+    elif permission_hint and cls is WixPermissionError:
+        hint = permission_hint
     text += f". {hint}"
     if note:
         text += f" {note}"

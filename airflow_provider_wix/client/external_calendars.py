@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
-from airflow_provider_wix.client._http import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, Call, HttpEngine, Timeout
+from airflow_provider_wix.client._base import WixClientBase, cursor_pages, list_field, object_field
+from airflow_provider_wix.client._http import Call
 from airflow_provider_wix.client.errors import WixConnectionAlreadyDisconnectedError, WixServerError
 from airflow_provider_wix.client.validation import (
     validate_connection_id,
@@ -27,12 +28,8 @@ from airflow_provider_wix.client.validation import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
-    from types import TracebackType
+    from collections.abc import Iterable, Iterator
 
-    import requests
-
-    from airflow_provider_wix.client.auth import Auth
     from airflow_provider_wix.client.models import (
         Calendar,
         Connection,
@@ -41,7 +38,6 @@ if TYPE_CHECKING:
         Provider,
         SyncConfig,
     )
-    from airflow_provider_wix.client.retry import RetryPolicy
 
 __all__ = ["ExternalCalendarsClient"]
 
@@ -57,110 +53,24 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _list_of(payload: dict[str, Any], key: str, method: str) -> list[Any]:
-    """The list under ``key``; Wix omits empty lists, so a missing key means empty."""
-    value = payload.get(key, [])
-    if not isinstance(value, list):
-        raise WixServerError(
-            f"Wix {method} failed: the response field {key!r} is not a list. {WixServerError.default_hint}",
-            code="MALFORMED_RESPONSE",
-            method=method,
-        )
-    return value
-
-
-def _object_of(payload: dict[str, Any], key: str, method: str) -> dict[str, Any]:
-    value = payload.get(key)
-    if not isinstance(value, dict):
-        raise WixServerError(
-            f"Wix {method} failed: the response has no {key!r} object. {WixServerError.default_hint}",
-            code="MALFORMED_RESPONSE",
-            method=method,
-        )
-    return value
-
-
-class ExternalCalendarsClient:
+class ExternalCalendarsClient(WixClientBase):
     """Client for Wix Bookings External Calendars v2 (``/bookings/v2/external-calendars``).
 
-    :param auth: :class:`~airflow_provider_wix.client.auth.ApiKeyAuth` or
-        :class:`~airflow_provider_wix.client.auth.OAuthAppAuth`.
-    :param base_url: ``https://www.wixapis.com`` or a stand-in such as the bundled emulator.
-    :param timeout: ``(connect, read)`` seconds applied to every request.
-    :param retry: retry policy for transient failures; ``RetryPolicy()`` by default.
-    :param session: a ``requests.Session`` to use (not closed by :meth:`close`); one is created otherwise.
-    :param user_agent: ``User-Agent`` header value.
-
-    Thread-safe for concurrent calls; use it as a context manager (or call :meth:`close`) to release
-    the pooled connections.
+    Constructor arguments and lifecycle: see :class:`~airflow_provider_wix.client._base.WixClientBase`.
     """
-
-    def __init__(
-        self,
-        auth: Auth,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        timeout: Timeout = DEFAULT_TIMEOUT,
-        retry: RetryPolicy | None = None,
-        session: requests.Session | None = None,
-        user_agent: str | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        kwargs: dict[str, Any] = {} if sleep is None else {"sleep": sleep}
-        self._engine = HttpEngine(
-            auth, base_url, timeout=timeout, retry=retry, session=session, user_agent=user_agent, **kwargs
-        )
-
-    @property
-    def auth(self) -> Auth:
-        return self._engine.auth
-
-    @property
-    def base_url(self) -> str:
-        return self._engine.base_url
-
-    @property
-    def session(self) -> requests.Session:
-        return self._engine.session
-
-    @property
-    def retry(self) -> RetryPolicy:
-        return self._engine.retry
-
-    @property
-    def timeout(self) -> Timeout:
-        return self._engine.timeout
-
-    def close(self) -> None:
-        """Close the session if this client created it."""
-        self._engine.close()
-
-    def __enter__(self) -> ExternalCalendarsClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"ExternalCalendarsClient(base_url={self.base_url!r}, auth={self.auth!r})"
-
-    def _call(self, call: Call) -> dict[str, Any]:
-        return self._engine.request(call)
 
     # -- providers and connections ------------------------------------------------------------------
 
     def list_providers(self) -> list[Provider]:
         """All calendar providers the site supports (Google, Microsoft, Apple and app-added ones)."""
         payload = self._call(Call("list_providers", "GET", f"{PREFIX}/providers"))
-        return cast("list[Provider]", _list_of(payload, "providers", "list_providers"))
+        return cast("list[Provider]", list_field(payload, "providers", "list_providers"))
 
     def get_connection(self, connection_id: str) -> Connection:
         """One connection, e.g. to follow its ``status`` after an OAuth callback or a sync config update."""
         cid = validate_connection_id(connection_id)
         payload = self._call(Call("get_connection", "GET", f"{PREFIX}/connections/{quote(cid, safe='')}"))
-        return cast("Connection", _object_of(payload, "connection", "get_connection"))
+        return cast("Connection", object_field(payload, "connection", "get_connection"))
 
     def list_connections(
         self, schedule_ids: Iterable[str] | str | None = None, partial_failure: bool = False
@@ -175,7 +85,7 @@ class ExternalCalendarsClient:
             params.append(("partialFailure", "true"))
         payload = self._call(Call("list_connections", "GET", f"{PREFIX}/connections", params=params))
         self._warn_failed_providers("list_connections", payload)
-        return cast("list[Connection]", _list_of(payload, "connections", "list_connections"))
+        return cast("list[Connection]", list_field(payload, "connections", "list_connections"))
 
     def connect_by_oauth(self, provider_id: str, schedule_id: str, redirect_url: str) -> str:
         """Start an OAuth connection; returns the ``oauthUrl`` to send the account owner to.
@@ -219,13 +129,13 @@ class ExternalCalendarsClient:
                 secrets=(body["password"],),
             )
         )
-        return cast("Connection", _object_of(payload, "connection", "connect_by_credentials"))
+        return cast("Connection", object_field(payload, "connection", "connect_by_credentials"))
 
     def list_calendars(self, connection_id: str) -> list[Calendar]:
         """The calendars inside the connected external account; their ids go into a sync config."""
         cid = validate_connection_id(connection_id)
         payload = self._call(Call("list_calendars", "GET", f"{PREFIX}/connections/{quote(cid, safe='')}/calendars"))
-        return cast("list[Calendar]", _list_of(payload, "calendars", "list_calendars"))
+        return cast("list[Calendar]", list_field(payload, "calendars", "list_calendars"))
 
     def update_sync_config(self, connection_id: str, sync_config: SyncConfig | dict[str, Any]) -> Connection:
         """Replace what a connection imports and exports (build the config with ``build_sync_config``).
@@ -242,7 +152,7 @@ class ExternalCalendarsClient:
                 body=body,
             )
         )
-        return cast("Connection", _object_of(payload, "connection", "update_sync_config"))
+        return cast("Connection", object_field(payload, "connection", "update_sync_config"))
 
     def disconnect(self, connection_id: str) -> Connection:
         """Disconnect; the returned connection has status ``DISCONNECTED``.
@@ -260,7 +170,7 @@ class ExternalCalendarsClient:
                 raise
             log.info("Wix disconnect: a retried request found the connection already disconnected; fetching it")
             return self.get_connection(cid)
-        return cast("Connection", _object_of(payload, "connection", "disconnect"))
+        return cast("Connection", object_field(payload, "connection", "disconnect"))
 
     # -- events -------------------------------------------------------------------------------------
 
@@ -295,32 +205,15 @@ class ExternalCalendarsClient:
     def _event_pages(
         self, first: list[tuple[str, str]], limit: tuple[str, str], tail: list[tuple[str, str]]
     ) -> Iterator[EventPage]:
-        params = first
-        seen_cursors: set[str] = set()
         warned: set[str] = set()
-        while True:
+
+        def fetch(cursor: str | None) -> dict[str, Any]:
+            params = first if cursor is None else [limit, ("cursorPaging.cursor", cursor), *tail]
             payload = self._call(Call("list_events", "GET", f"{PREFIX}/events", params=params))
-            _list_of(payload, "events", "list_events")
             self._warn_failed_providers("list_events", payload, already=warned)
-            yield cast("EventPage", payload)
-            paging = payload.get("pagingMetadata") or {}
-            cursor = (paging.get("cursors") or {}).get("next")
-            has_next = paging.get("hasNext")
-            if has_next is None:
-                has_next = bool(cursor)
-            if not has_next:
-                return
-            if not isinstance(cursor, str) or not cursor or cursor in seen_cursors:
-                raise WixServerError(
-                    "Wix list_events failed: pagingMetadata.hasNext is true but "
-                    + ("the next cursor repeats an earlier one" if cursor else "no cursors.next was sent")
-                    + "; the event list would be incomplete. "
-                    + WixServerError.default_hint,
-                    code="MALFORMED_RESPONSE",
-                    method="list_events",
-                )
-            seen_cursors.add(cursor)
-            params = [limit, ("cursorPaging.cursor", cursor), *tail]
+            return payload
+
+        return cast("Iterator[EventPage]", cursor_pages(fetch, method="list_events", items_key="events"))
 
     def iter_events(
         self,

@@ -1,13 +1,16 @@
 """Typed shapes of the External Calendars v2 payloads, plus small helpers built on them.
 
-The client returns Wix's JSON as plain dicts (camelCase, exactly as sent); these TypedDicts only
-describe them for type checkers. Every field is optional because Wix omits unset fields. Enum values are
-plain strings on the wire, so the enums subclass ``str`` and compare equal to the raw values.
+The client returns Wix's External Calendars JSON as plain dicts (camelCase, exactly as sent); these
+TypedDicts only describe them for type checkers. Every field is optional because Wix omits unset
+fields. Enum values are plain strings on the wire, so the enums subclass ``str`` and compare equal to
+the raw values. Staff members are the exception to plain dicts: their useful facts sit at different
+depths (``resource.eventsSchedule.id``), so :class:`StaffMember` reads them once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Literal, TypedDict
 
@@ -15,6 +18,7 @@ from airflow_provider_wix.client.errors import WixInvalidRequestError
 
 __all__ = [
     "BUSINESS_SCHEDULE_ID",
+    "HIDDEN_EMAIL_REASON",
     "Calendar",
     "CalendarRef",
     "CalendarType",
@@ -31,12 +35,16 @@ __all__ = [
     "PagingMetadata",
     "Provider",
     "ProviderFeatures",
+    "StaffMember",
+    "StaffMemberSettings",
     "SyncConfig",
     "SyncToCalendar",
     "SyncToCalendarConfig",
     "build_sync_config",
     "ensure_sync_supported",
     "find_provider",
+    "find_staff_member",
+    "find_staff_members",
     "unsupported_sync_reason",
 ]
 
@@ -374,3 +382,140 @@ def _available(providers: Sequence[Mapping[str, Any]]) -> str:
     if not providers:
         return "the site offers no providers"
     return "available: " + "; ".join(_describe(p) for p in providers)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Staff members (Bookings Staff Members v1)
+# ---------------------------------------------------------------------------------------------------
+
+#: Why Wix may send a staff member without an e-mail; shown wherever a missing address matters.
+HIDDEN_EMAIL_REASON = (
+    "Wix sent no e-mail for this staff member: either none is set, or the site's staff privacy setting "
+    "(Staff Member Settings, contact information not publicly accessible) hides it from callers without "
+    "the BOOKINGS.STAFF_MEMBER_READ_PI permission"
+)
+
+
+class StaffMemberSettings(TypedDict, total=False):
+    """Get Staff Member Settings: ``contactInformation.publiclyAccessible`` decides e-mail visibility."""
+
+    id: str
+    revision: str
+    contactInformation: dict[str, Any]
+
+
+def _text(value: object) -> str:
+    """Wix's nullable string wrappers: a missing key, ``null`` and ``""`` all mean "not set"."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A Wix Bookings staff member, reduced to what onboarding needs.
+
+    ``schedule_id`` is ``resource.eventsSchedule.id``: the schedule External Calendars connects
+    (``workingHoursSchedules`` is the shared business schedule for staff on default hours, so it is
+    not used). It is empty when the query was sent without ``RESOURCE_DETAILS``.
+    ``email`` is empty when Wix hides it (see :data:`HIDDEN_EMAIL_REASON`).
+    """
+
+    id: str
+    name: str
+    email: str = ""
+    schedule_id: str = ""
+    resource_id: str = ""
+    service_provider: bool = True
+    uses_default_working_hours: bool | None = None
+    working_hours_schedule_id: str = ""
+    phone: str = ""
+    created_date: str = ""
+    updated_date: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_wire(cls, payload: Mapping[str, Any]) -> StaffMember:
+        """Read one ``StaffMember`` object as Wix sends it (``id``, camelCase, nullable wrappers)."""
+        resource = _mapping(payload.get("resource"))
+        events = _mapping(resource.get("eventsSchedule"))
+        hours = resource.get("workingHoursSchedules")
+        first_hours = _mapping(hours[0] if isinstance(hours, list) and hours else None)
+        default_hours = resource.get("usesDefaultWorkingHours")
+        return cls(
+            id=_text(payload.get("id")),
+            name=_text(payload.get("name")),
+            email=_text(payload.get("email")),
+            schedule_id=_text(events.get("id")),
+            resource_id=_text(payload.get("resourceId")) or _text(resource.get("id")),
+            service_provider=payload.get("serviceProvider") is not False,
+            uses_default_working_hours=default_hours if isinstance(default_hours, bool) else None,
+            working_hours_schedule_id=_text(first_hours.get("id")),
+            phone=_text(payload.get("phone")),
+            created_date=_text(payload.get("createdDate")),
+            updated_date=_text(payload.get("updatedDate")),
+            raw=dict(payload),
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StaffMember:
+        """Rebuild from :meth:`to_dict` (e.g. after an XCom round trip)."""
+        known = {f for f in cls.__dataclass_fields__ if f != "raw"}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def email_hidden_reason(self) -> str:
+        """Empty when the e-mail is known; otherwise why it is missing, in words."""
+        return "" if self.email else HIDDEN_EMAIL_REASON
+
+    @property
+    def label(self) -> str:
+        """How reports name the person: ``Dana Levi <dana@example.com>`` or the name alone."""
+        name = self.name or f"staff member {self.id}"
+        return f"{name} <{self.email}>" if self.email else name
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (XCom) form; ``email_hidden_reason`` included so readers need no client import."""
+        data = asdict(self)
+        del data["raw"]
+        data["email_hidden_reason"] = self.email_hidden_reason
+        return data
+
+
+def find_staff_members(staff: Iterable[StaffMember], key: str) -> list[StaffMember]:
+    """Staff whose e-mail or name equals ``key``, ignoring case and surrounding or repeated spaces.
+
+    A key with ``@`` is compared with e-mails, anything else with names; the caller decides what zero
+    or several matches mean (an error for a trigger form, "not on the site" for a bulk filter).
+    """
+    wanted = " ".join(str(key).split()).casefold()
+    if not wanted:
+        return []
+    attribute = "email" if "@" in wanted else "name"
+    return [m for m in staff if " ".join(getattr(m, attribute).split()).casefold() == wanted]
+
+
+def find_staff_member(staff: Iterable[StaffMember], key: str) -> StaffMember:
+    """The one staff member with this e-mail or name; :class:`WixInvalidRequestError` for none or several.
+
+    The message lists what was found, so a person picking from a form knows what to type instead.
+    """
+    candidates = list(staff)
+    matches = find_staff_members(candidates, key)
+    if len(matches) == 1:
+        return matches[0]
+    kind = "e-mail" if "@" in str(key) else "name"
+    if matches:
+        raise WixInvalidRequestError(
+            f"{len(matches)} staff members have the {kind} {key!r} ({', '.join(m.label for m in matches)}); "
+            "use their e-mail or schedule id instead"
+        )
+    hint = ""
+    if kind == "e-mail" and any(not m.email for m in candidates):
+        hint = f" Some staff have no visible e-mail ({HIDDEN_EMAIL_REASON}); try the name."
+    shown = ", ".join(m.label for m in candidates[:20]) + (" ..." if len(candidates) > 20 else "")
+    raise WixInvalidRequestError(
+        f"No staff member has the {kind} {key!r}; the site lists {len(candidates)}: {shown or 'nobody'}.{hint}"
+    )

@@ -30,6 +30,7 @@ __all__ = [
     "validate_page_size",
     "validate_password",
     "validate_sync_config",
+    "validate_text_list",
     "validate_time_window",
 ]
 
@@ -143,10 +144,30 @@ def validate_time_window(from_: object, to: object) -> tuple[str, str]:
     return start_text, end_text
 
 
-def validate_page_size(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
-        raise WixInvalidRequestError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}, got {value!r}")
+def validate_page_size(value: object, maximum: int = MAX_PAGE_SIZE) -> int:
+    """Page sizes differ per method: List Events takes up to 1000, Query Staff Members up to 100."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= maximum:
+        raise WixInvalidRequestError(f"page_size must be an integer from 1 to {maximum}, got {value!r}")
     return value
+
+
+def validate_text_list(values: Iterable[object] | str | None, name: str, max_length: int) -> list[str]:
+    """An optional list of non-empty, single-line strings (a single string counts as one), deduplicated."""
+    if values is None:
+        return []
+    items: Iterable[object] = [values] if isinstance(values, str) else values
+    if isinstance(items, Mapping) or not isinstance(items, Iterable):
+        raise WixInvalidRequestError(f"{name} must be a list of strings, got {type(values).__name__}")
+    result: list[str] = []
+    for item in items:
+        text = item.strip() if isinstance(item, str) else ""
+        if not text or len(text) > max_length or "\n" in text:
+            raise WixInvalidRequestError(
+                f"each of {name} must be a non-empty single-line string of at most {max_length} characters, "
+                f"got {item!r}"
+            )
+        result.append(text)
+    return list(dict.fromkeys(result))
 
 
 def validate_fieldsets(values: Iterable[object] | str | None) -> list[str]:

@@ -1,4 +1,4 @@
-"""``WixHook``: turns an Airflow connection of type ``wix`` into an :class:`ExternalCalendarsClient`.
+"""``WixHook``: turns an Airflow connection of type ``wix`` into Wix API clients (calendars, staff).
 
 All Wix logic (requests, retries, errors, validation) lives in :mod:`airflow_provider_wix.client`; the
 hook only reads the connection, registers minted tokens with Airflow's secret masker and exposes one
@@ -31,6 +31,7 @@ from airflow_provider_wix.client.errors import redact
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Mapping
+    from typing import Unpack
 
     from airflow_provider_wix.client import (
         Calendar,
@@ -39,11 +40,15 @@ if TYPE_CHECKING:
         EventPage,
         ExternalCalendarsClient,
         Provider,
+        StaffMember,
+        StaffMembersClient,
+        StaffMemberSettings,
         SyncConfig,
         TokenStore,
     )
     from airflow_provider_wix.client._http import Timeout
     from airflow_provider_wix.client.external_calendars import TimeLike
+    from airflow_provider_wix.client.staff_members import StaffQuery
 
 __all__ = ["VariableTokenStore", "WixHook"]
 
@@ -299,11 +304,19 @@ class WixHook(BaseHook):
             conn, timeout=self.timeout, retry=self.retry, token_store=_token_store_for(conn)
         )
 
+    @cached_property
+    def staff_client(self) -> StaffMembersClient:
+        """Staff Members calls over the same session and token as :attr:`client`."""
+        from airflow_provider_wix.client import StaffMembersClient
+
+        return StaffMembersClient.sharing(self.client)
+
     def get_conn(self) -> ExternalCalendarsClient:
         return self.client
 
     def close(self) -> None:
         """Release the client's pooled connections, if a client was built."""
+        self.__dict__.pop("staff_client", None)
         if "client" in self.__dict__:
             self.client.close()
             del self.__dict__["client"]
@@ -398,6 +411,21 @@ class WixHook(BaseHook):
         return self.client.list_events(
             from_, to, schedule_ids, user_ids, all_day, fieldsets, page_size, partial_failure
         )
+
+    # -- staff members ------------------------------------------------------------------------------
+
+    def iter_staff_members(self, **query: Unpack[StaffQuery]) -> Iterator[StaffMember]:
+        """Query Staff Members lazily, a page at a time (see ``StaffMembersClient.iter_staff_member_pages``)."""
+        return self.staff_client.iter_staff_members(**query)
+
+    def query_staff_members(self, **query: Unpack[StaffQuery]) -> list[StaffMember]:
+        return self.staff_client.query_staff_members(**query)
+
+    def get_staff_member(self, staff_member_id: str) -> StaffMember:
+        return self.staff_client.get_staff_member(staff_member_id)
+
+    def get_staff_member_settings(self) -> StaffMemberSettings:
+        return self.staff_client.get_staff_member_settings()
 
     # -- Airflow UI / CLI -----------------------------------------------------------------------------
 
