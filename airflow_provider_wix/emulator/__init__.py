@@ -13,7 +13,7 @@ so users can test their own DAGs offline, the way ``moto`` serves AWS users::
 from __future__ import annotations
 
 from airflow_provider_wix.emulator.app import create_app
-from airflow_provider_wix.emulator.faults import FaultRule, parse_fault_spec
+from airflow_provider_wix.emulator.faults import FaultKind, FaultRule, parse_fault_spec
 from airflow_provider_wix.emulator.server import RunningEmulator, run_emulator
 from airflow_provider_wix.emulator.state import (
     APPLE_PROVIDER_ID,
@@ -31,6 +31,7 @@ __all__ = [
     "MICROSOFT_PROVIDER_ID",
     "EmulatorConfig",
     "EmulatorState",
+    "FaultKind",
     "FaultRule",
     "RunningEmulator",
     "create_app",

@@ -23,6 +23,8 @@ __all__ = [
 ]
 
 # The canonical code Wix uses for a status when no custom application code applies.
+# Deliberately a copy of what client/errors.py also knows: the emulator is written from Wix's API
+# description, never from the client it tests, so a client mistake cannot hide in a shared table.
 CANONICAL_CODES: dict[int, str] = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",

@@ -20,35 +20,51 @@ import re
 import threading
 from collections import deque
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
+from airflow_provider_wix.emulator.wix_api import ROUTE_NAMES
+
 __all__ = [
-    "FAULT_KINDS",
-    "ROUTE_NAMES",
     "FaultAction",
     "FaultInjector",
+    "FaultKind",
     "FaultRule",
     "RateLimiter",
     "parse_fault_spec",
 ]
 
-STATUS_KINDS = ("429", "500", "502", "503", "504")
-FAULT_KINDS = (*STATUS_KINDS, "latency", "drop", "truncate", "malformed")
-# Names of the routes faults can target (the FastAPI route names in app.py).
-ROUTE_NAMES = (
-    "list_providers",
-    "get_connection",
-    "list_connections",
-    "connect_by_oauth",
-    "connect_by_credentials",
-    "list_calendars",
-    "update_sync_config",
-    "disconnect",
-    "list_events",
-    "oauth2_token",
-)
 
-_KIND = "|".join((*FAULT_KINDS, "ok"))
+class FaultKind(str, Enum):
+    """What a fault does to a request; the value is its name in specs, rules and the request log."""
+
+    TOO_MANY_REQUESTS = "429"
+    INTERNAL = "500"
+    BAD_GATEWAY = "502"
+    UNAVAILABLE = "503"
+    GATEWAY_TIMEOUT = "504"
+    LATENCY = "latency"  # wait, then let the request through
+    DROP = "drop"  # close the connection without an answer
+    TRUNCATE = "truncate"  # the call happens; its answer body is cut in half
+    MALFORMED = "malformed"  # the call happens; its answer body is not JSON
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def status(self) -> int | None:
+        """The HTTP status a status fault answers with (``None`` for the other kinds)."""
+        return int(self.value) if self.value.isdigit() else None
+
+    @property
+    def breaks_body(self) -> bool:
+        """The call reaches the route, but its answer arrives broken."""
+        return self in (FaultKind.TRUNCATE, FaultKind.MALFORMED)
+
+
+_NAMES = ", ".join(k.value for k in FaultKind)
+_OK = "ok"  # a sequence step that lets the request through
+_KIND = "|".join([*(k.value for k in FaultKind), _OK])
 _SINGLE = re.compile(
     rf"^(?P<kind>{_KIND})(?::(?P<param>[0-9]+(?:\.[0-9]+)?))?(?:@(?P<prob>[0-9.]+))?(?:x(?P<times>[0-9]+))?$"
 )
@@ -59,16 +75,23 @@ _STEP = re.compile(rf"^(?P<kind>{_KIND})(?::(?P<param>[0-9]+(?:\.[0-9]+)?))?$")
 class FaultAction:
     """What to do to one request: a status answer, a drop, a broken body, or added latency."""
 
-    kind: str
+    kind: FaultKind
     retry_after: float = 1.0
     latency: float = 0.0
+
+
+def _fault_kind(text: str) -> FaultKind:
+    try:
+        return FaultKind(text)
+    except ValueError:
+        raise ValueError(f"unknown fault kind {text!r}; use one of {_NAMES}") from None
 
 
 @dataclass
 class FaultRule:
     """One fault: ``kind`` with ``probability`` (at most ``times`` firings), or a fixed ``sequence``."""
 
-    kind: str = "500"
+    kind: FaultKind | str = FaultKind.INTERNAL
     route: str = "*"
     probability: float = 1.0
     times: int | None = None
@@ -86,10 +109,9 @@ class FaultRule:
                 raise ValueError("a fault sequence needs at least one step")
             for step in self.sequence:
                 match = _STEP.match(step)
-                if not match or (match["kind"] != "ok" and match["kind"] not in FAULT_KINDS):
-                    raise ValueError(f"bad fault step {step!r}; use ok or one of {', '.join(FAULT_KINDS)}")
-        elif self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; use one of {', '.join(FAULT_KINDS)}")
+                if not match:
+                    raise ValueError(f"bad fault step {step!r}; use {_OK} or one of {_NAMES}")
+        self.kind = _fault_kind(str(self.kind))
         if not 0.0 <= self.probability <= 1.0:
             raise ValueError("probability must be between 0 and 1")
         if self.times is not None and self.times < 0:
@@ -105,7 +127,7 @@ class FaultRule:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": "sequence" if self.sequence is not None else self.kind,
+            "kind": "sequence" if self.sequence is not None else FaultKind(self.kind).value,
             "route": self.route,
             "probability": self.probability,
             "times": self.times,
@@ -132,6 +154,27 @@ class FaultRule:
             rule["kind"] = str(rule["kind"])
         return cls(**rule)
 
+    def next_action(self, rng: random.Random) -> FaultAction | None:
+        """This rule's action for one more matching request (``None``: let it through); counts it."""
+        self.seen += 1
+        if self.sequence is not None:
+            step = _STEP.match(self.sequence[self.seen - 1])
+            assert step is not None  # validated in __post_init__
+            if step["kind"] == _OK:
+                return None
+            return self._action(FaultKind(step["kind"]), step["param"])
+        if self.probability < 1.0 and rng.random() >= self.probability:
+            return None
+        return self._action(FaultKind(self.kind), None)
+
+    def _action(self, kind: FaultKind, param: str | None) -> FaultAction:
+        self.fired += 1
+        if kind is FaultKind.LATENCY:
+            return FaultAction(kind, latency=_number(param, self.latency))
+        if kind is FaultKind.TOO_MANY_REQUESTS:
+            return FaultAction(kind, retry_after=_number(param, self.retry_after))
+        return FaultAction(kind)
+
 
 def _number(text: str | None, default: float) -> float:
     return float(text) if text else default
@@ -146,36 +189,25 @@ def parse_fault_spec(spec: str) -> FaultRule:
     if "," in text:
         return FaultRule(route=route, sequence=[s.strip() for s in text.split(",") if s.strip()])
     match = _SINGLE.match(text)
-    if not match:
+    if not match or match["kind"] == _OK:
         raise ValueError(f"bad fault spec {spec!r}")
-    kind, param = match["kind"], match["param"]
+    kind, param = FaultKind(match["kind"]), match["param"]
     return FaultRule(
         kind=kind,
         route=route,
         probability=_number(match["prob"], 1.0),
         times=int(match["times"]) if match["times"] else None,
-        retry_after=_number(param, 1.0) if kind == "429" else 1.0,
-        latency=_number(param, 0.5) if kind == "latency" else 0.5,
+        retry_after=_number(param, 1.0) if kind is FaultKind.TOO_MANY_REQUESTS else 1.0,
+        latency=_number(param, 0.5) if kind is FaultKind.LATENCY else 0.5,
     )
-
-
-def _action(kind: str, param: str | None, rule: FaultRule) -> FaultAction | None:
-    if kind == "ok":
-        return None
-    if kind == "latency":
-        return FaultAction("latency", latency=_number(param, rule.latency))
-    if kind == "429":
-        return FaultAction("429", retry_after=_number(param, rule.retry_after))
-    return FaultAction(kind)
 
 
 class FaultInjector:
     """The active rules and the seeded RNG; thread-safe."""
 
-    def __init__(self, seed: int, rules: list[FaultRule] | None = None) -> None:
+    def __init__(self, seed: int) -> None:
         self._lock = threading.Lock()
-        self._rng = random.Random(seed)
-        self._rules: list[FaultRule] = list(rules or [])
+        self.reset(seed)
 
     def reset(self, seed: int, rules: list[FaultRule] | None = None) -> None:
         with self._lock:
@@ -201,23 +233,13 @@ class FaultInjector:
         actions: list[FaultAction] = []
         with self._lock:
             for rule in self._rules:
-                if rule.exhausted or (rule.route != "*" and rule.route != route):
+                if rule.exhausted or rule.route not in ("*", route):
                     continue
-                if rule.sequence is not None:
-                    step = _STEP.match(rule.sequence[rule.seen])
-                    assert step is not None  # validated in __post_init__
-                    rule.seen += 1
-                    action = _action(step["kind"], step["param"], rule)
-                else:
-                    rule.seen += 1
-                    if rule.probability < 1.0 and self._rng.random() >= rule.probability:
-                        continue
-                    action = _action(rule.kind, None, rule)
+                action = rule.next_action(self._rng)
                 if action is None:
                     continue
-                rule.fired += 1
                 actions.append(action)
-                if action.kind != "latency":
+                if action.kind is not FaultKind.LATENCY:
                     break  # one terminal action per request
         return actions
 
@@ -226,14 +248,13 @@ class RateLimiter:
     """At most ``per_minute`` requests per credential in any sliding 60 s window (0 = off)."""
 
     def __init__(self, per_minute: int = 0) -> None:
-        self.per_minute = per_minute
-        self._windows: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self.reset(per_minute)
 
     def reset(self, per_minute: int) -> None:
         with self._lock:
             self.per_minute = per_minute
-            self._windows.clear()
+            self._windows: dict[str, deque[float]] = {}
 
     def check(self, key: str, now: float) -> int | None:
         """``None`` if the request may pass (it is counted), else whole seconds to wait (Retry-After)."""
