@@ -24,6 +24,12 @@ request log, never faulted. Bad requests answer 400 ``{"error": "..."}``.
     POST   /_emulator/oauth/flows/{id}/decision    {"decision": "allow|deny|unsupported|internal"}
     POST   /_emulator/providers/{id}/failure       {"failing": true}: partialFailure / failedProviderIds
     POST   /_emulator/time                         {"advance": seconds}: expire tokens, finish syncs
+    POST   /_emulator/staff                        {"name", "email"?, "phone"?, "serviceProvider"?,
+                                                    "usesDefaultWorkingHours"?, "emailPrivate"?}
+                                                   or {"staff": [...]}; adds their events schedule too
+    PATCH  /_emulator/staff/{id}                   any of the fields above
+    DELETE /_emulator/staff/{id}                   gone from Query/Get Staff Member(s)
+    POST   /_emulator/staff-settings               {"publiclyAccessible": bool}: staff e-mails public
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ from airflow_provider_wix.emulator.faults import FaultRule, parse_fault_spec
 from airflow_provider_wix.emulator.wire import json_body, json_response
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow_provider_wix.emulator.state import EmulatorState
 
 __all__ = ["ADMIN_PATH", "AdminError", "admin_error_response", "router"]
@@ -226,3 +234,49 @@ async def advance_time(request: Request, state: State) -> Response:
     body = await _body(request)
     state.advance_time(float(body.get("advance", 0)))
     return json_response({"time_offset": state.snapshot()["time_offset"]})
+
+
+# ---------------------------------------------------------------------- staff members (staff.py)
+
+
+def _admin_answer(action: Callable[[], Any]) -> Response:
+    """Admin conventions: ``{"error": ...}`` with the status (404 for an unknown staff member)."""
+    try:
+        return json_response(action())
+    except WixError as exc:
+        return admin_error_response(exc.message, exc.status)
+
+
+@router.post("/staff", name="admin_add_staff")
+async def add_staff(request: Request, state: State) -> Response:
+    body = await _body(request)
+    items = body.get("staff")
+    if items is None:
+        return _admin_answer(lambda: state.staff.add(body))
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise AdminError("staff must be a list of objects")
+    return _admin_answer(lambda: {"staff": [state.staff.add(i) for i in items]})
+
+
+@router.patch("/staff/{staff_member_id}", name="admin_change_staff")
+async def change_staff(request: Request, staff_member_id: str, state: State) -> Response:
+    body = await _body(request)
+    return _admin_answer(lambda: state.staff.change(staff_member_id, body))
+
+
+@router.delete("/staff/{staff_member_id}", name="admin_delete_staff")
+async def delete_staff(staff_member_id: str, state: State) -> Response:
+    def delete() -> dict[str, str]:
+        state.staff.delete(staff_member_id)
+        return {"deleted": staff_member_id}
+
+    return _admin_answer(delete)
+
+
+@router.post("/staff-settings", name="admin_staff_settings")
+async def staff_settings(request: Request, state: State) -> Response:
+    value = (await _body(request)).get("publiclyAccessible")
+    if not isinstance(value, bool):
+        raise AdminError("publiclyAccessible must be true or false")
+    state.staff.set_publicly_accessible(value)
+    return json_response(state.staff.settings())

@@ -36,11 +36,13 @@ async def consent_page(request: Request, flow_id: str, state: State) -> Response
     provider = html.escape(info["provider_name"])
     owner = html.escape(info["owner_name"]) + (" (business schedule)" if info["business"] else "")
     target = urlsplit(flow.redirect_url).netloc
+    staff_name = html.escape(info["staff_name"] or "none (no staff member has this schedule)")
     body = f"""<h1>Connect {provider} to Wix Bookings</h1>
 <p>Wix Bookings wants to access your <strong>{provider}</strong> account to sync its events with a
 Wix schedule.</p>
 <dl><dt>Schedule</dt><dd id="schedule-id">{html.escape(flow.schedule_id)}</dd>
 <dt>Schedule owner</dt><dd id="schedule-owner">{owner}</dd>
+<dt>Staff member</dt><dd id="staff-member">{staff_name}</dd>
 <dt>Returns to</dt><dd>{html.escape(target)}</dd></dl>
 <div class="buttons">{_decision_form(flow.id, "allow", "Allow", "allow")}{_decision_form(flow.id, "deny", "Deny")}</div>
 <details><summary>Emulator: simulate a failure</summary>

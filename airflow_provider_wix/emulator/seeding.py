@@ -188,6 +188,7 @@ class SeedingApi(Site):
                 "providers": [p.to_json() for p in self._providers.values()],
                 "failing_provider_ids": sorted(self._failing_providers),
                 "schedules": [s.to_json() for s in self._schedules.values()],
+                "staff": self.staff.snapshot(),
                 "connections": [self._advanced(c).to_json() for c in self._connections.values()],
                 "calendars": {c.id: [cal.to_json() for cal in c.calendars] for c in self._connections.values()},
                 "oauth_flows": [f.to_json() for f in self._flows.values()],

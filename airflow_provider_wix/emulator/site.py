@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_wix.emulator.config import EmulatorConfig
 from airflow_provider_wix.emulator.errors import not_found
@@ -30,6 +30,10 @@ from airflow_provider_wix.emulator.model import (
     Token,
     random_guid,
 )
+from airflow_provider_wix.emulator.staff import StaffDirectory
+
+if TYPE_CHECKING:
+    from airflow_provider_wix.emulator.state import EmulatorState
 
 __all__ = ["OAUTH_DEFAULT_SYNC_CONFIG", "OWNER_NAMES", "Site"]
 
@@ -67,6 +71,8 @@ class Site:
         self._cursors = CursorCodec(secrets.token_bytes(32))
         self.fault_injector = FaultInjector(self._config.seed)
         self.rate_limiter = RateLimiter()
+        # Only ever instantiated as EmulatorState, whose seeding API the staff directory uses.
+        self.staff = StaffDirectory(cast("EmulatorState", self), self._cursors)
         self.reset(config)
 
     # ------------------------------------------------------------------ lifecycle and clock
@@ -102,6 +108,7 @@ class Site:
                 self._add_schedule(Schedule(random_guid(rng), random_guid(rng), name))
             self.fault_injector.reset(cfg.seed, cfg.fault_rules())
             self.rate_limiter.reset(cfg.rate_limit)
+            self.staff.reset()
 
     def now(self) -> float:
         """Wall-clock time plus whatever ``advance_time`` added (token expiry, sync progress)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_wix.emulator import routes_external_calendars, routes_oauth2
+from airflow_provider_wix.emulator import routes_external_calendars, routes_oauth2, routes_staff_members
 from airflow_provider_wix.emulator.deps import wix_auth
 
 if TYPE_CHECKING:
@@ -17,7 +17,11 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTHENTICATED_ROUTE_NAMES", "ROUTE_NAMES", "WIX_API_ROUTERS"]
 
-WIX_API_ROUTERS: tuple[APIRouter, ...] = (routes_oauth2.router, routes_external_calendars.router)
+WIX_API_ROUTERS: tuple[APIRouter, ...] = (
+    routes_oauth2.router,
+    routes_external_calendars.router,
+    routes_staff_members.router,
+)
 
 
 def _names(routers: tuple[APIRouter, ...]) -> tuple[str, ...]:

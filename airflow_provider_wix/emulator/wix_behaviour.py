@@ -358,6 +358,7 @@ class WixBehaviour(Site):
                 "flow": flow,
                 "provider_name": provider.name if provider else flow.provider_id,
                 "owner_name": schedule.owner_name if schedule else "",
+                "staff_name": self.staff.name_for_schedule(flow.schedule_id),
                 "business": bool(schedule and schedule.business),
             }
 
