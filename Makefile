@@ -50,8 +50,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Measure, then rewrite README's benchmark table from the results (never written by hand).
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.readme
 
 emulator: $(STAMP)
 	$(BIN)/python -m airflow_provider_wix.emulator --port 8765

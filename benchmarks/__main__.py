@@ -20,7 +20,15 @@ from pathlib import Path
 
 from benchmarks.common import RESULTS_DIR, Context, Result, print_table
 
-BENCHMARKS = ("events_stream", "token_mints", "dag_parse", "wake_latency", "triggerer_cost")
+BENCHMARKS = (
+    "events_stream",
+    "token_mints",
+    "dag_parse",
+    "wake_latency",
+    "triggerer_cost",
+    "callback_route",
+    "bulk_onboarding",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=int, help="wake_latency: onboarding runs per variant (default 5)")
     parser.add_argument("--sensors", type=int, help="triggerer_cost: waiting sensors K (default 100)")
     parser.add_argument("--window", type=float, help="triggerer_cost: CPU measurement window, s (default 60)")
+    parser.add_argument("--schedules", type=int, help="bulk_onboarding: schedules (default 200; quick 40; try 1000)")
+    parser.add_argument(
+        "--owner-wait", type=float, help="bulk_onboarding: seconds owners may take (default 300 + 1.2 N)"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "latest.json", help="where to write the results")
     return parser
 
@@ -52,7 +64,15 @@ def main(argv: list[str] | None = None) -> int:
     modules = {name: importlib.import_module(f"benchmarks.{name}") for name in BENCHMARKS}
     names = list(args.names) or [n for n in BENCHMARKS if not (args.quick and modules[n].SLOW)]
     skipped = [n for n in BENCHMARKS if n not in names]
-    ctx = Context(quick=args.quick, events=args.events, runs=args.runs, sensors=args.sensors, window=args.window)
+    ctx = Context(
+        quick=args.quick,
+        events=args.events,
+        runs=args.runs,
+        sensors=args.sensors,
+        window=args.window,
+        schedules=args.schedules,
+        owner_wait=args.owner_wait,
+    )
     ctx.cleanups.append(lambda: shutil.rmtree(home, ignore_errors=True))
 
     print(

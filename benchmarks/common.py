@@ -43,6 +43,8 @@ class Context:
     runs: int | None = None
     sensors: int | None = None
     window: float | None = None
+    schedules: int | None = None
+    owner_wait: float | None = None
     shared: dict[str, Any] = field(default_factory=dict)
     cleanups: list[Any] = field(default_factory=list)
 

@@ -32,22 +32,23 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def _pending_flow(stack: Stack, state: str, timeout: float = 60) -> dict[str, Any]:
+def _pending_flow(stack: Stack, schedule_id: str, timeout: float = 60) -> dict[str, Any]:
+    """The run's consent flow, as the owner's browser has it (the raw state is only in its redirect URL)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for flow in stack.emulator.pending_flows():
-            if flow["redirect_url"].endswith(state):
+            if flow["schedule_id"] == schedule_id:
                 return flow
         time.sleep(0.1)
-    raise TimeoutError("no pending consent flow for the run's state")
+    raise TimeoutError("no pending consent flow for the run's schedule")
 
 
 def one_run(stack: Stack, dag_id: str, schedule_id: str, delay: float, *, push: bool) -> dict[str, Any]:
     topo = stack.topology
     run_id = topo.trigger(dag_id, {"schedule_id": schedule_id})
     topo.wait_for_task_state(dag_id, run_id, "wait_for_owner", {"deferred"}, timeout=240)
-    state = stack.xcom(dag_id, run_id, "connect", "oauth_state")
-    flow = _pending_flow(stack, state)
+    flow = _pending_flow(stack, schedule_id)
+    state = flow["redirect_url"].rsplit("/", 1)[1]
     time.sleep(delay)
     deleted = None
     if not push:
