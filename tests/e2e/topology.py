@@ -155,7 +155,7 @@ class AirflowTopology:
                 start_new_session=True,
             )
         if "api-server" in components:
-            wait_until(self._api_ready, 90, "the API server")
+            wait_until(self._api_ready, 180, "the API server")  # minutes on a loaded 2-core machine
 
     def stop(self, name: str, timeout: float = 30) -> None:
         process = self.processes.pop(name, None)
