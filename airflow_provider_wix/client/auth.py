@@ -228,12 +228,6 @@ class OAuthAppAuth:
                 self._expires_at = 0.0
         return True
 
-    def invalidate(self) -> None:
-        """Forget the cached token so the next call mints a new one."""
-        with self._lock:
-            self._token = None
-            self._expires_at = 0.0
-
     def secrets(self) -> tuple[str, ...]:
         return (self._client_secret, *self._recent_tokens)
 

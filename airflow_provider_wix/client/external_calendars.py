@@ -7,24 +7,21 @@ as Wix sends it (camelCase dicts), not the ``{"connection": ...}`` wrapper.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from airflow_provider_wix.client._base import WixClientBase, cursor_pages, list_field, object_field
 from airflow_provider_wix.client._http import Call
 from airflow_provider_wix.client.errors import WixConnectionAlreadyDisconnectedError, WixServerError
+from airflow_provider_wix.client.queries import EventQuery
 from airflow_provider_wix.client.validation import (
     validate_connection_id,
     validate_email,
-    validate_fieldsets,
     validate_guid,
     validate_guid_list,
     validate_http_url,
-    validate_page_size,
     validate_password,
     validate_sync_config,
-    validate_time_window,
 )
 
 if TYPE_CHECKING:
@@ -32,7 +29,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_wix.client.models import (
         Calendar,
-        Connection,
+        CalendarConnection,
         Event,
         EventPage,
         Provider,
@@ -44,13 +41,6 @@ __all__ = ["ExternalCalendarsClient"]
 log = logging.getLogger("airflow_provider_wix.client")
 
 PREFIX = "/bookings/v2/external-calendars"
-
-#: ``from_``/``to``: an aware datetime (pendulum works) or an RFC 3339 string with an offset.
-TimeLike = datetime | str
-
-
-def _flag(value: bool) -> str:
-    return "true" if value else "false"
 
 
 class ExternalCalendarsClient(WixClientBase):
@@ -66,15 +56,15 @@ class ExternalCalendarsClient(WixClientBase):
         payload = self._call(Call("list_providers", "GET", f"{PREFIX}/providers"))
         return cast("list[Provider]", list_field(payload, "providers", "list_providers"))
 
-    def get_connection(self, connection_id: str) -> Connection:
+    def get_connection(self, connection_id: str) -> CalendarConnection:
         """One connection, e.g. to follow its ``status`` after an OAuth callback or a sync config update."""
         cid = validate_connection_id(connection_id)
         payload = self._call(Call("get_connection", "GET", f"{PREFIX}/connections/{quote(cid, safe='')}"))
-        return cast("Connection", object_field(payload, "connection", "get_connection"))
+        return cast("CalendarConnection", object_field(payload, "connection", "get_connection"))
 
     def list_connections(
         self, schedule_ids: Iterable[str] | str | None = None, partial_failure: bool = False
-    ) -> list[Connection]:
+    ) -> list[CalendarConnection]:
         """Connections, optionally only those of ``schedule_ids``.
 
         With ``partial_failure=True`` the call succeeds even when some providers could not be reached;
@@ -85,7 +75,7 @@ class ExternalCalendarsClient(WixClientBase):
             params.append(("partialFailure", "true"))
         payload = self._call(Call("list_connections", "GET", f"{PREFIX}/connections", params=params))
         self._warn_failed_providers("list_connections", payload)
-        return cast("list[Connection]", list_field(payload, "connections", "list_connections"))
+        return cast("list[CalendarConnection]", list_field(payload, "connections", "list_connections"))
 
     def connect_by_oauth(self, provider_id: str, schedule_id: str, redirect_url: str) -> str:
         """Start an OAuth connection; returns the ``oauthUrl`` to send the account owner to.
@@ -108,7 +98,9 @@ class ExternalCalendarsClient(WixClientBase):
             )
         return url
 
-    def connect_by_credentials(self, provider_id: str, schedule_id: str, email: str, password: str) -> Connection:
+    def connect_by_credentials(
+        self, provider_id: str, schedule_id: str, email: str, password: str
+    ) -> CalendarConnection:
         """Connect a provider that takes an email and password (Apple) to a schedule.
 
         Creating: once a response may have been produced, it is never re-sent automatically.
@@ -129,7 +121,7 @@ class ExternalCalendarsClient(WixClientBase):
                 secrets=(body["password"],),
             )
         )
-        return cast("Connection", object_field(payload, "connection", "connect_by_credentials"))
+        return cast("CalendarConnection", object_field(payload, "connection", "connect_by_credentials"))
 
     def list_calendars(self, connection_id: str) -> list[Calendar]:
         """The calendars inside the connected external account; their ids go into a sync config."""
@@ -137,7 +129,7 @@ class ExternalCalendarsClient(WixClientBase):
         payload = self._call(Call("list_calendars", "GET", f"{PREFIX}/connections/{quote(cid, safe='')}/calendars"))
         return cast("list[Calendar]", list_field(payload, "calendars", "list_calendars"))
 
-    def update_sync_config(self, connection_id: str, sync_config: SyncConfig | dict[str, Any]) -> Connection:
+    def update_sync_config(self, connection_id: str, sync_config: SyncConfig | dict[str, Any]) -> CalendarConnection:
         """Replace what a connection imports and exports (build the config with ``build_sync_config``).
 
         Wix then re-syncs in the background: follow ``status`` with :meth:`get_connection`.
@@ -152,9 +144,9 @@ class ExternalCalendarsClient(WixClientBase):
                 body=body,
             )
         )
-        return cast("Connection", object_field(payload, "connection", "update_sync_config"))
+        return cast("CalendarConnection", object_field(payload, "connection", "update_sync_config"))
 
-    def disconnect(self, connection_id: str) -> Connection:
+    def disconnect(self, connection_id: str) -> CalendarConnection:
         """Disconnect; the returned connection has status ``DISCONNECTED``.
 
         If a retry (after a lost response) finds the connection already disconnected, the first attempt
@@ -170,37 +162,21 @@ class ExternalCalendarsClient(WixClientBase):
                 raise
             log.info("Wix disconnect: a retried request found the connection already disconnected; fetching it")
             return self.get_connection(cid)
-        return cast("Connection", object_field(payload, "connection", "disconnect"))
+        return cast("CalendarConnection", object_field(payload, "connection", "disconnect"))
 
     # -- events -------------------------------------------------------------------------------------
 
-    def iter_event_pages(
-        self,
-        from_: TimeLike,
-        to: TimeLike,
-        schedule_ids: Iterable[str] | str | None = None,
-        user_ids: Iterable[str] | str | None = None,
-        all_day: bool | None = None,
-        fieldsets: Iterable[str] | str | None = None,
-        page_size: int = 1000,
-        partial_failure: bool = False,
-    ) -> Iterator[EventPage]:
+    def iter_event_pages(self, *query: Any, **arguments: Any) -> Iterator[EventPage]:
         """List Events page by page, following ``pagingMetadata.cursors.next`` while ``hasNext``.
 
-        Arguments are validated now; pages are fetched lazily as the iterator is consumed, so memory
-        holds one page at a time. Follow-up pages send only ``cursorPaging`` (the cursor carries the
-        query) plus ``partialFailure`` when set.
+        Takes an :class:`~airflow_provider_wix.client.queries.EventQuery` or its arguments
+        (``from_, to, schedule_ids=None, user_ids=None, all_day=None, fieldsets=None, page_size=1000,
+        partial_failure=False``). Arguments are validated now; pages are fetched lazily as the iterator is
+        consumed, so memory holds one page at a time. Follow-up pages send only ``cursorPaging`` (the
+        cursor carries the query) plus ``partialFailure`` when set.
         """
-        start, end = validate_time_window(from_, to)
-        params: list[tuple[str, str]] = [("from", start), ("to", end)]
-        params += [("scheduleIds", s) for s in validate_guid_list(schedule_ids, "schedule_ids")]
-        params += [("userIds", u) for u in validate_guid_list(user_ids, "user_ids")]
-        if all_day is not None:
-            params.append(("allDay", _flag(bool(all_day))))
-        params += [("fieldsets", f) for f in validate_fieldsets(fieldsets)]
-        limit = ("cursorPaging.limit", str(validate_page_size(page_size)))
-        tail = [("partialFailure", "true")] if partial_failure else []
-        return self._event_pages([*params, limit, *tail], limit, tail)
+        q = EventQuery.of(*query, **arguments)
+        return self._event_pages(q.first_page_params(), q.page_size_param(), q.tail_params())
 
     def _event_pages(
         self, first: list[tuple[str, str]], limit: tuple[str, str], tail: list[tuple[str, str]]
@@ -215,38 +191,18 @@ class ExternalCalendarsClient(WixClientBase):
 
         return cast("Iterator[EventPage]", cursor_pages(fetch, method="list_events", items_key="events"))
 
-    def iter_events(
-        self,
-        from_: TimeLike,
-        to: TimeLike,
-        schedule_ids: Iterable[str] | str | None = None,
-        user_ids: Iterable[str] | str | None = None,
-        all_day: bool | None = None,
-        fieldsets: Iterable[str] | str | None = None,
-        page_size: int = 1000,
-        partial_failure: bool = False,
-    ) -> Iterator[Event]:
-        """Events from all connected calendars between ``from_`` and ``to``, sorted by start, lazily.
+    def iter_events(self, *query: Any, **arguments: Any) -> Iterator[Event]:
+        """Events from all connected calendars in the query's window, sorted by start, lazily.
 
-        ``from_``/``to`` are timezone-aware datetimes or RFC 3339 strings; events overlapping the window
-        are included. ``fieldsets=["OWN_PI"]`` adds titles and names (personal information).
+        Takes an :class:`~airflow_provider_wix.client.queries.EventQuery` or its arguments, as
+        :meth:`iter_event_pages` does.
         """
-        pages = self.iter_event_pages(from_, to, schedule_ids, user_ids, all_day, fieldsets, page_size, partial_failure)
+        pages = self.iter_event_pages(*query, **arguments)
         return (event for page in pages for event in page.get("events", []))
 
-    def list_events(
-        self,
-        from_: TimeLike,
-        to: TimeLike,
-        schedule_ids: Iterable[str] | str | None = None,
-        user_ids: Iterable[str] | str | None = None,
-        all_day: bool | None = None,
-        fieldsets: Iterable[str] | str | None = None,
-        page_size: int = 1000,
-        partial_failure: bool = False,
-    ) -> list[Event]:
+    def list_events(self, *query: Any, **arguments: Any) -> list[Event]:
         """All pages of :meth:`iter_events` in one list (prefer ``iter_events`` for large exports)."""
-        return list(self.iter_events(from_, to, schedule_ids, user_ids, all_day, fieldsets, page_size, partial_failure))
+        return list(self.iter_events(*query, **arguments))
 
     # -- helpers ------------------------------------------------------------------------------------
 

@@ -20,10 +20,10 @@ __all__ = [
     "BUSINESS_SCHEDULE_ID",
     "HIDDEN_EMAIL_REASON",
     "Calendar",
+    "CalendarConnection",
     "CalendarRef",
     "CalendarType",
     "ConnectMethod",
-    "Connection",
     "ConnectionStatus",
     "ErrorReason",
     "Event",
@@ -168,7 +168,9 @@ class SyncConfig(TypedDict, total=False):
     syncToCalendar: SyncToCalendarConfig
 
 
-class Connection(TypedDict, total=False):
+class CalendarConnection(TypedDict, total=False):
+    """A schedule's connection to an external calendar (Wix's ``Connection``; not an Airflow connection)."""
+
     id: str
     providerId: str
     calendarType: str

@@ -20,6 +20,7 @@ __all__ = [
     "MAX_FILTER_IDS",
     "MAX_PAGE_SIZE",
     "format_timestamp",
+    "is_guid",
     "parse_timestamp",
     "validate_connection_id",
     "validate_email",
@@ -52,6 +53,11 @@ def validate_guid(value: object, name: str) -> str:
     if not isinstance(value, str) or not _GUID.match(value.strip()):
         raise WixInvalidRequestError(f"{name} must be a GUID like 89e20858-bfa1-462b-b813-074fb1e4d62f, got {value!r}")
     return value.strip()
+
+
+def is_guid(value: object) -> bool:
+    """Whether ``value`` is a GUID (an id rather than, say, a provider's name)."""
+    return isinstance(value, uuid.UUID) or (isinstance(value, str) and bool(_GUID.match(value.strip())))
 
 
 def validate_guid_list(values: Iterable[object] | str | None, name: str) -> list[str]:

@@ -1,8 +1,8 @@
 """``WixHook``: turns an Airflow connection of type ``wix`` into Wix API clients (calendars, staff).
 
 All Wix logic (requests, retries, errors, validation) lives in :mod:`airflow_provider_wix.client`; the
-hook only reads the connection, registers minted tokens with Airflow's secret masker and exposes one
-method per API call under the names in DESIGN.md.
+hook only reads the connection, registers minted tokens with Airflow's secret masker and exposes the
+clients' methods (Wix's Get Connection as ``get_calendar_connection``), or the clients themselves.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import threading
 from contextlib import suppress
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
@@ -28,27 +28,13 @@ from airflow_provider_wix.client import (
     WixInvalidRequestError,
 )
 from airflow_provider_wix.client.errors import redact
+from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
-    from typing import Unpack
+    from collections.abc import Callable, Mapping
 
-    from airflow_provider_wix.client import (
-        Calendar,
-        Connection,
-        Event,
-        EventPage,
-        ExternalCalendarsClient,
-        Provider,
-        StaffMember,
-        StaffMembersClient,
-        StaffMemberSettings,
-        SyncConfig,
-        TokenStore,
-    )
+    from airflow_provider_wix.client import ExternalCalendarsClient, StaffMembersClient, TokenStore
     from airflow_provider_wix.client._http import Timeout
-    from airflow_provider_wix.client.external_calendars import TimeLike
-    from airflow_provider_wix.client.staff_members import StaffQuery
 
 __all__ = ["VariableTokenStore", "WixHook"]
 
@@ -181,6 +167,36 @@ def _fingerprint(conn: Any, timeout: Timeout | None, retry: RetryPolicy | None) 
     )
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+if TYPE_CHECKING:
+    _Calendars = ExternalCalendarsClient
+    _Staff = StaffMembersClient
+else:
+
+    class _MethodNames:
+        """At run time ``_Calendars.list_providers`` is only the name: importing the hook must not load
+        the clients' HTTP stack (requests, tenacity), which every DAG-file parse would pay for."""
+
+        def __getattr__(self, name: str) -> str:
+            return name
+
+    _Calendars = _Staff = _MethodNames()
+
+
+def _client_method(client: str, method: Callable[Concatenate[Any, _P], _R]) -> Callable[Concatenate[WixHook, _P], _R]:
+    """A hook method that is the client's ``method`` (same arguments, same result) called on ``hook.<client>``."""
+    name = method if isinstance(method, str) else method.__name__
+
+    def call(hook: WixHook, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return cast("_R", getattr(getattr(hook, client), name)(*args, **kwargs))
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"Wix's call, as the client's ``{name}`` makes it, on :attr:`WixHook.{client}`."
+    return call
+
+
 class WixHook(BaseHook):
     """Talk to Wix Bookings External Calendars v2 with the credentials of an Airflow connection.
 
@@ -194,7 +210,7 @@ class WixHook(BaseHook):
     """
 
     conn_name_attr = "wix_conn_id"
-    default_conn_name = "wix_default"
+    default_conn_name = DEFAULT_WIX_CONN_ID
     conn_type = "wix"
     hook_name = "Wix"
 
@@ -213,8 +229,8 @@ class WixHook(BaseHook):
     # -- building the client ------------------------------------------------------------------------
 
     @cached_property
-    def connection(self) -> Any:
-        """The Airflow connection, looked up once per hook."""
+    def airflow_connection(self) -> Any:
+        """The Airflow connection ``wix_conn_id`` (not a Wix calendar connection), looked up once per hook."""
         return self.get_connection(self.wix_conn_id)
 
     @classmethod
@@ -298,7 +314,7 @@ class WixHook(BaseHook):
     @cached_property
     def client(self) -> ExternalCalendarsClient:
         """The client, built on first use and reused (one HTTP session, one cached token) afterwards."""
-        conn = self.connection
+        conn = self.airflow_connection
         # In a task, share the app token with the run's other tasks: one token per expiry window.
         return self.client_from_connection(
             conn, timeout=self.timeout, retry=self.retry, token_store=_token_store_for(conn)
@@ -328,7 +344,7 @@ class WixHook(BaseHook):
         ``extra.callback_base_url``, else Airflow's ``[api] base_url``; ``None`` when neither is an
         absolute http(s) URL (the caller explains what to configure).
         """
-        extras: Mapping[str, Any] = getattr(self.connection, "extra_dejson", None) or {}
+        extras: Mapping[str, Any] = getattr(self.airflow_connection, "extra_dejson", None) or {}
         configured = _absolute_http_url(_extra(extras, "callback_base_url"))
         if configured:
             return configured
@@ -336,96 +352,26 @@ class WixHook(BaseHook):
 
         return _absolute_http_url(conf.get("api", "base_url", fallback=None))
 
-    # -- one method per API call --------------------------------------------------------------------
+    # -- the API calls: each is the client's own method, called on this hook's client -------------------
 
-    def list_providers(self) -> list[Provider]:
-        return self.client.list_providers()
+    list_providers = _client_method("client", _Calendars.list_providers)
+    # Wix's Get Connection: ``get_connection`` is Airflow's own lookup of Airflow connections.
+    get_calendar_connection = _client_method("client", _Calendars.get_connection)
+    list_connections = _client_method("client", _Calendars.list_connections)
+    connect_by_oauth = _client_method("client", _Calendars.connect_by_oauth)
+    connect_by_credentials = _client_method("client", _Calendars.connect_by_credentials)
+    list_calendars = _client_method("client", _Calendars.list_calendars)
+    update_sync_config = _client_method("client", _Calendars.update_sync_config)
+    disconnect = _client_method("client", _Calendars.disconnect)
+    # Each takes an EventQuery or its arguments (from_, to, schedule_ids=None, ...).
+    iter_event_pages = _client_method("client", _Calendars.iter_event_pages)
+    iter_events = _client_method("client", _Calendars.iter_events)
+    list_events = _client_method("client", _Calendars.list_events)
 
-    def get_calendar_connection(self, connection_id: str) -> Connection:
-        """Wix's Get Connection (``get_connection`` is Airflow's own lookup of Airflow connections)."""
-        return self.client.get_connection(connection_id)
-
-    def list_connections(
-        self, schedule_ids: Iterable[str] | str | None = None, partial_failure: bool = False
-    ) -> list[Connection]:
-        return self.client.list_connections(schedule_ids, partial_failure)
-
-    def connect_by_oauth(self, provider_id: str, schedule_id: str, redirect_url: str) -> str:
-        return self.client.connect_by_oauth(provider_id, schedule_id, redirect_url)
-
-    def connect_by_credentials(self, provider_id: str, schedule_id: str, email: str, password: str) -> Connection:
-        return self.client.connect_by_credentials(provider_id, schedule_id, email, password)
-
-    def list_calendars(self, connection_id: str) -> list[Calendar]:
-        return self.client.list_calendars(connection_id)
-
-    def update_sync_config(self, connection_id: str, sync_config: SyncConfig | dict[str, Any]) -> Connection:
-        return self.client.update_sync_config(connection_id, sync_config)
-
-    def disconnect(self, connection_id: str) -> Connection:
-        return self.client.disconnect(connection_id)
-
-    def iter_events(
-        self,
-        from_: TimeLike,
-        to: TimeLike,
-        schedule_ids: Iterable[str] | str | None = None,
-        user_ids: Iterable[str] | str | None = None,
-        all_day: bool | None = None,
-        fieldsets: Iterable[str] | str | None = None,
-        page_size: int = 1000,
-        partial_failure: bool = False,
-    ) -> Iterator[Event]:
-        """Events one by one, fetched page by page as they are consumed (flat memory)."""
-        return self.client.iter_events(
-            from_, to, schedule_ids, user_ids, all_day, fieldsets, page_size, partial_failure
-        )
-
-    def iter_event_pages(
-        self,
-        from_: TimeLike,
-        to: TimeLike,
-        schedule_ids: Iterable[str] | str | None = None,
-        user_ids: Iterable[str] | str | None = None,
-        all_day: bool | None = None,
-        fieldsets: Iterable[str] | str | None = None,
-        page_size: int = 1000,
-        partial_failure: bool = False,
-    ) -> Iterator[EventPage]:
-        """Whole List Events responses, for writers that store a page at a time."""
-        return self.client.iter_event_pages(
-            from_, to, schedule_ids, user_ids, all_day, fieldsets, page_size, partial_failure
-        )
-
-    def list_events(
-        self,
-        from_: TimeLike,
-        to: TimeLike,
-        schedule_ids: Iterable[str] | str | None = None,
-        user_ids: Iterable[str] | str | None = None,
-        all_day: bool | None = None,
-        fieldsets: Iterable[str] | str | None = None,
-        page_size: int = 1000,
-        partial_failure: bool = False,
-    ) -> list[Event]:
-        return self.client.list_events(
-            from_, to, schedule_ids, user_ids, all_day, fieldsets, page_size, partial_failure
-        )
-
-    # -- staff members ------------------------------------------------------------------------------
-
-    def iter_staff_members(self, **query: Unpack[StaffQuery]) -> Iterator[StaffMember]:
-        """Query Staff Members lazily, a page at a time (see ``StaffMembersClient.iter_staff_member_pages``)."""
-        return self.staff_client.iter_staff_members(**query)
-
-    def query_staff_members(self, **query: Unpack[StaffQuery]) -> list[StaffMember]:
-        return self.staff_client.query_staff_members(**query)
-
-    def get_staff_member(self, staff_member_id: str) -> StaffMember:
-        return self.staff_client.get_staff_member(staff_member_id)
-
-    def get_staff_member_settings(self) -> StaffMemberSettings:
-        return self.staff_client.get_staff_member_settings()
+    iter_staff_members = _client_method("staff_client", _Staff.iter_staff_members)
+    query_staff_members = _client_method("staff_client", _Staff.query_staff_members)
+    get_staff_member = _client_method("staff_client", _Staff.get_staff_member)
+    get_staff_member_settings = _client_method("staff_client", _Staff.get_staff_member_settings)
 
     # -- Airflow UI / CLI -----------------------------------------------------------------------------
 
@@ -433,7 +379,7 @@ class WixHook(BaseHook):
         """Call List Providers with the connection's credentials; never echoes a secret."""
         secrets: tuple[str, ...] = ()
         try:
-            conn = self.connection
+            conn = self.airflow_connection
             extras: Mapping[str, Any] = getattr(conn, "extra_dejson", None) or {}
             secrets = tuple(s for s in (conn.password, _extra(extras, "client_secret")) if s)
             with self.client_from_connection(

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_wix.client.models import (
         Calendar,
-        Connection,
+        CalendarConnection,
         Event,
         EventPage,
         ExportTo,
@@ -317,7 +317,7 @@ class GetConnectionOperator(_WixOperator):
         super().__init__(wix_conn_id=wix_conn_id, **kwargs)
         self.connection_id = connection_id
 
-    def _execute(self, context: Context) -> Connection:
+    def _execute(self, context: Context) -> CalendarConnection:
         from airflow_provider_wix.client.validation import validate_connection_id
 
         connection = self.hook.get_calendar_connection(validate_connection_id(self.connection_id))
@@ -366,7 +366,7 @@ class ListConnectionsOperator(_WixOperator):
         self.provider = provider
         self.partial_failure = partial_failure
 
-    def _execute(self, context: Context) -> list[Connection]:
+    def _execute(self, context: Context) -> list[CalendarConnection]:
         from airflow_provider_wix.client.models import ConnectionStatus
         from airflow_provider_wix.client.validation import validate_guid_list
 
@@ -453,7 +453,7 @@ class ConnectByCredentialsOperator(_WixOperator):
         self.provider = provider
         self.email = email
 
-    def _execute(self, context: Context) -> Connection:
+    def _execute(self, context: Context) -> CalendarConnection:
         from airflow.sdk import BaseHook
         from airflow.sdk.log import mask_secret
 
@@ -614,7 +614,7 @@ class UpdateSyncConfigOperator(_WixOperator):
         self.check_provider_features = check_provider_features
         self.skip_if_unsupported = skip_if_unsupported
 
-    def _execute(self, context: Context) -> Connection:
+    def _execute(self, context: Context) -> CalendarConnection:
         from airflow_provider_wix.client.errors import WixNotSupportedByProviderError
         from airflow_provider_wix.client.validation import validate_connection_id
 
@@ -712,7 +712,7 @@ class DisconnectOperator(_WixOperator):
         self.connection_id = connection_id
         self.ignore_already_disconnected = ignore_already_disconnected
 
-    def _execute(self, context: Context) -> Connection:
+    def _execute(self, context: Context) -> CalendarConnection:
         from airflow_provider_wix.client.errors import WixConnectionAlreadyDisconnectedError
         from airflow_provider_wix.client.validation import validate_connection_id
 
