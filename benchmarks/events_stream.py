@@ -99,11 +99,11 @@ def operator_export() -> Callable[[Any, Path, str, str], int]:
     Imported here, before any timing starts: the operators module imports Airflow (about 1.5 s).
     """
     from airflow_provider_wix.client.prefetch import prefetch
-    from airflow_provider_wix.operators.external_calendars import _write_json_lines
+    from airflow_provider_wix.utils.json_lines import write_json_lines
 
     def export(client: Any, target: Path, from_: str, to: str) -> int:
         pages = prefetch(client.iter_event_pages(from_, to, page_size=PAGE_SIZE))
-        return _write_json_lines(target, (page.get("events", []) for page in pages))
+        return write_json_lines(target, (page.get("events", []) for page in pages))
 
     return export
 

@@ -5,17 +5,22 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import suppress
 from datetime import datetime, timedelta
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from airflow_provider_wix.hooks.wix import WixHook
+from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
 from airflow_provider_wix.links.external_calendars import WixAuthorizeCalendarLink
+from airflow_provider_wix.operators.base import WixBaseOperator
+from airflow_provider_wix.utils.templated_arguments import (
+    as_optional_bool,
+    as_optional_text,
+    as_str_list,
+    is_none_text,
+    parse_literal,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseNotifier, Context, ObjectStoragePath
@@ -29,59 +34,11 @@ if TYPE_CHECKING:
         ImportFrom,
         Provider,
     )
+    from airflow_provider_wix.client.queries import EventQuery
+    from airflow_provider_wix.hooks.wix import WixHook
 
 
-class _WixOperator(BaseOperator):
-    """Shared plumbing: the hook from ``wix_conn_id`` and no retries for arguments that can never pass.
-
-    Local validation errors (a malformed GUID, ``from_`` after ``to``, a provider that cannot do what is
-    asked) are raised before any request and are deterministic, so they fail the task without retries.
-    """
-
-    template_fields: Sequence[str] = ("wix_conn_id",)
-    ui_color = "#e0f0ff"
-
-    def __init__(self, *, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.wix_conn_id = wix_conn_id
-
-    @cached_property
-    def hook(self) -> WixHook:
-        return WixHook(wix_conn_id=self.wix_conn_id)
-
-    def execute(self, context: Context) -> Any:
-        from airflow_provider_wix.client.errors import WixInvalidRequestError
-
-        try:
-            return self._execute(context)
-        except WixInvalidRequestError as exc:
-            raise AirflowFailException(str(exc)) from exc
-        finally:
-            if "hook" in self.__dict__:
-                self.hook.close()
-                del self.__dict__["hook"]
-
-    def _execute(self, context: Context) -> Any:  # pragma: no cover - every subclass overrides it
-        raise NotImplementedError
-
-    def _provider(self, key: str, *, method: str | None = None) -> Provider:
-        """Resolve a provider by id, calendar type or name, checking it offers ``method`` if given."""
-        from airflow_provider_wix.client.models import find_provider
-
-        provider = find_provider(self.hook.list_providers(), key)
-        if method is not None:
-            methods = (provider.get("features") or {}).get("connectMethods") or []
-            if method not in methods:
-                raise AirflowFailException(
-                    f"{provider.get('name', key)} cannot be connected by {method} "
-                    f"(it supports {', '.join(methods) or 'no connect method'}); use "
-                    + ("ConnectByCredentialsOperator" if method == "OAUTH" else "ConnectByOAuthOperator")
-                    + " for it."
-                )
-        return provider
-
-
-class ConnectByOAuthOperator(_WixOperator):
+class ConnectByOAuthOperator(WixBaseOperator):
     """Start the OAuth connection of a schedule to an external calendar and hand over the ``oauthUrl``.
 
     Connecting by OAuth needs the calendar owner to approve at the provider, so this task only
@@ -117,7 +74,7 @@ class ConnectByOAuthOperator(_WixOperator):
         notifier: BaseNotifier | Sequence[BaseNotifier] | None = None,
         state_ttl: timedelta = timedelta(days=7),
         detect_via_api: bool = False,
-        wix_conn_id: str = WixHook.default_conn_name,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(wix_conn_id=wix_conn_id, **kwargs)
@@ -136,7 +93,7 @@ class ConnectByOAuthOperator(_WixOperator):
         self.state_ttl = state_ttl
         self.detect_via_api = detect_via_api
 
-    def _execute(self, context: Context) -> str:
+    def execute_wix(self, context: Context) -> str:
         from airflow_provider_wix.callback.state import state_digest
         from airflow_provider_wix.callback.store import discard_flow
         from airflow_provider_wix.client.models import ConnectMethod
@@ -146,7 +103,7 @@ class ConnectByOAuthOperator(_WixOperator):
         hook = self.hook
         if self.provider is not None:
             # Fails (no retries) for a provider that connects otherwise, e.g. Apple by credentials.
-            provider_id = self._provider(self.provider, method=ConnectMethod.OAUTH.value)["id"]
+            provider_id = self.resolve_provider(self.provider, method=ConnectMethod.OAUTH.value)["id"]
         else:
             provider_id = validate_guid(str(self.provider_id), "provider_id")
 
@@ -213,78 +170,8 @@ class ConnectByOAuthOperator(_WixOperator):
 #: Default ceiling on the events ``ListEventsOperator`` returns through XCom (kept in the metadata DB).
 DEFAULT_MAX_XCOM_EVENTS = 5_000
 
-_NONE_TEXTS = frozenset({"", "none", "null"})
 
-
-def _parse_literal(text: str, name: str) -> Any:
-    """Read a JSON or Python literal, e.g. ``"['a', 'b']"`` rendered from ``{{ params.ids }}``."""
-    import ast
-    import json
-
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise AirflowFailException(f"{name} could not be read as a list or mapping: {text!r}") from None
-
-
-def _as_str_list(value: object, name: str) -> list[str] | None:
-    """Normalise a templated list argument: ``None``, a list, a JSON/Python list text or ``"a,b"``.
-
-    Jinja renders ``{{ params.ids }}`` to the text of the list unless the DAG renders native objects, so
-    both forms are accepted. ``None`` (or the text ``"None"``) means "no filter"; an empty list stays empty.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lower() in _NONE_TEXTS:
-            return None
-        if text[:1] in "[(":
-            value = _parse_literal(text, name)
-        else:
-            return [part.strip() for part in text.split(",") if part.strip()]
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [str(item).strip() for item in value]
-    raise AirflowFailException(f"{name} must be a list of strings, got {type(value).__name__}")
-
-
-def _as_optional_bool(value: object, name: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _NONE_TEXTS:
-            return None
-        if text in ("true", "1", "yes"):
-            return True
-        if text in ("false", "0", "no"):
-            return False
-    raise AirflowFailException(f"{name} must be true, false or None, got {value!r}")
-
-
-def _as_optional_text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return None if text.lower() in _NONE_TEXTS else text
-
-
-def _is_guid(value: str) -> bool:
-    from airflow_provider_wix.client.errors import WixInvalidRequestError
-    from airflow_provider_wix.client.validation import validate_guid
-
-    try:
-        validate_guid(value, "id")
-    except WixInvalidRequestError:
-        return False
-    return True
-
-
-class ListProvidersOperator(_WixOperator):
+class ListProvidersOperator(WixBaseOperator):
     """List the calendar providers the site offers, to pick a provider id and see what each can do.
 
     Returns the providers (XCom ``return_value``) with their ``features``: ``connectMethods``,
@@ -293,16 +180,13 @@ class ListProvidersOperator(_WixOperator):
     :param wix_conn_id: The Airflow connection to Wix (templated).
     """
 
-    def __init__(self, *, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
-        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
-
-    def _execute(self, context: Context) -> list[Provider]:
+    def execute_wix(self, context: Context) -> list[Provider]:
         providers = self.hook.list_providers()
         self.log.info("Wix offers %d calendar provider(s): %s", len(providers), _names(providers))
         return providers
 
 
-class GetConnectionOperator(_WixOperator):
+class GetConnectionOperator(WixBaseOperator):
     """Fetch one external calendar connection, e.g. to read its ``status`` and ``syncConfig``.
 
     Returns the connection (XCom ``return_value``).
@@ -313,11 +197,11 @@ class GetConnectionOperator(_WixOperator):
 
     template_fields: Sequence[str] = ("connection_id", "wix_conn_id")
 
-    def __init__(self, *, connection_id: str, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, connection_id: str, wix_conn_id: str = DEFAULT_WIX_CONN_ID, **kwargs: Any) -> None:
         super().__init__(wix_conn_id=wix_conn_id, **kwargs)
         self.connection_id = connection_id
 
-    def _execute(self, context: Context) -> CalendarConnection:
+    def execute_wix(self, context: Context) -> CalendarConnection:
         from airflow_provider_wix.client.validation import validate_connection_id
 
         connection = self.hook.get_calendar_connection(validate_connection_id(self.connection_id))
@@ -330,7 +214,7 @@ class GetConnectionOperator(_WixOperator):
         return connection
 
 
-class ListConnectionsOperator(_WixOperator):
+class ListConnectionsOperator(WixBaseOperator):
     """List external calendar connections, e.g. to find the schedules that need (re-)onboarding.
 
     Wix filters by schedule; the status and provider filters are applied here so that a pipeline can
@@ -357,7 +241,7 @@ class ListConnectionsOperator(_WixOperator):
         statuses: str | Sequence[str] | None = None,
         provider: str | None = None,
         partial_failure: bool = False,
-        wix_conn_id: str = WixHook.default_conn_name,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(wix_conn_id=wix_conn_id, **kwargs)
@@ -366,15 +250,15 @@ class ListConnectionsOperator(_WixOperator):
         self.provider = provider
         self.partial_failure = partial_failure
 
-    def _execute(self, context: Context) -> list[CalendarConnection]:
+    def execute_wix(self, context: Context) -> list[CalendarConnection]:
         from airflow_provider_wix.client.models import ConnectionStatus
-        from airflow_provider_wix.client.validation import validate_guid_list
+        from airflow_provider_wix.client.validation import is_guid, validate_guid_list
 
-        schedule_ids = _as_str_list(self.schedule_ids, "schedule_ids")
+        schedule_ids = as_str_list(self.schedule_ids, "schedule_ids")
         if schedule_ids is not None:
             schedule_ids = validate_guid_list(schedule_ids, "schedule_ids")
         wanted_statuses: set[str] | None = None
-        statuses = _as_str_list(self.statuses, "statuses")
+        statuses = as_str_list(self.statuses, "statuses")
         if statuses is not None:
             wanted_statuses = {s.upper() for s in statuses}
             unknown = wanted_statuses - {s.value for s in ConnectionStatus}
@@ -387,10 +271,10 @@ class ListConnectionsOperator(_WixOperator):
             self.log.info("schedule_ids is empty: no connections to list")
             return []
 
-        provider_key = _as_optional_text(self.provider)
+        provider_key = as_optional_text(self.provider)
         provider_id: str | None = None
         if provider_key is not None:
-            provider_id = provider_key if _is_guid(provider_key) else self._provider(provider_key)["id"]
+            provider_id = provider_key if is_guid(provider_key) else self.resolve_provider(provider_key)["id"]
 
         connections = self.hook.list_connections(schedule_ids=schedule_ids, partial_failure=self.partial_failure)
         result = [
@@ -403,7 +287,7 @@ class ListConnectionsOperator(_WixOperator):
         return result
 
 
-class ConnectByCredentialsOperator(_WixOperator):
+class ConnectByCredentialsOperator(WixBaseOperator):
     """Connect a schedule to a provider that signs in with an email and password (Apple iCloud).
 
     The password is read from an Airflow connection at run time, never from an operator argument, so
@@ -441,7 +325,7 @@ class ConnectByCredentialsOperator(_WixOperator):
         provider_id: str | None = None,
         provider: str | None = None,
         email: str | None = None,
-        wix_conn_id: str = WixHook.default_conn_name,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(wix_conn_id=wix_conn_id, **kwargs)
@@ -453,7 +337,7 @@ class ConnectByCredentialsOperator(_WixOperator):
         self.provider = provider
         self.email = email
 
-    def _execute(self, context: Context) -> CalendarConnection:
+    def execute_wix(self, context: Context) -> CalendarConnection:
         from airflow.sdk import BaseHook
         from airflow.sdk.log import mask_secret
 
@@ -462,7 +346,7 @@ class ConnectByCredentialsOperator(_WixOperator):
         from airflow_provider_wix.client.validation import validate_email, validate_guid
 
         schedule_id = validate_guid(self.schedule_id, "schedule_id")
-        provider_id = _as_optional_text(self.provider_id)
+        provider_id = as_optional_text(self.provider_id)
         if provider_id is not None:
             provider_id = validate_guid(provider_id, "provider_id")
 
@@ -470,7 +354,7 @@ class ConnectByCredentialsOperator(_WixOperator):
         password = credentials.password or ""
         if password:
             mask_secret(password)
-        email = _as_optional_text(self.email) or (credentials.login or "").strip()
+        email = as_optional_text(self.email) or (credentials.login or "").strip()
         if email:
             mask_secret(email)
         if not email:
@@ -486,9 +370,9 @@ class ConnectByCredentialsOperator(_WixOperator):
 
         method = ConnectMethod.CREDENTIALS.value
         if provider_id is None:
-            provider_key = _as_optional_text(self.provider)
+            provider_key = as_optional_text(self.provider)
             if provider_key is not None:
-                provider_id = self._provider(provider_key, method=method)["id"]
+                provider_id = self.resolve_provider(provider_key, method=method)["id"]
             else:
                 provider_id = self._only_credentials_provider()["id"]
 
@@ -525,7 +409,7 @@ class ConnectByCredentialsOperator(_WixOperator):
         return matches[0]
 
 
-class ListCalendarsOperator(_WixOperator):
+class ListCalendarsOperator(WixBaseOperator):
     """List the calendars inside a connected external account, to choose which ones to import from.
 
     Returns the calendars (``id`` and ``name``; XCom ``return_value``), whose ids go into
@@ -537,11 +421,11 @@ class ListCalendarsOperator(_WixOperator):
 
     template_fields: Sequence[str] = ("connection_id", "wix_conn_id")
 
-    def __init__(self, *, connection_id: str, wix_conn_id: str = WixHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, connection_id: str, wix_conn_id: str = DEFAULT_WIX_CONN_ID, **kwargs: Any) -> None:
         super().__init__(wix_conn_id=wix_conn_id, **kwargs)
         self.connection_id = connection_id
 
-    def _execute(self, context: Context) -> list[Calendar]:
+    def execute_wix(self, context: Context) -> list[Calendar]:
         from airflow_provider_wix.client.validation import validate_connection_id
 
         calendars = self.hook.list_calendars(validate_connection_id(self.connection_id))
@@ -549,7 +433,7 @@ class ListCalendarsOperator(_WixOperator):
         return calendars
 
 
-class UpdateSyncConfigOperator(_WixOperator):
+class UpdateSyncConfigOperator(WixBaseOperator):
     """Choose what a connection imports into Wix and exports to the external calendar.
 
     Providers differ (Google imports only its primary calendar and cannot change the sync config at
@@ -596,7 +480,7 @@ class UpdateSyncConfigOperator(_WixOperator):
         provider: str | Mapping[str, Any] | None = None,
         check_provider_features: bool = True,
         skip_if_unsupported: bool = False,
-        wix_conn_id: str = WixHook.default_conn_name,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(wix_conn_id=wix_conn_id, **kwargs)
@@ -614,7 +498,7 @@ class UpdateSyncConfigOperator(_WixOperator):
         self.check_provider_features = check_provider_features
         self.skip_if_unsupported = skip_if_unsupported
 
-    def _execute(self, context: Context) -> CalendarConnection:
+    def execute_wix(self, context: Context) -> CalendarConnection:
         from airflow_provider_wix.client.errors import WixNotSupportedByProviderError
         from airflow_provider_wix.client.validation import validate_connection_id
 
@@ -643,16 +527,16 @@ class UpdateSyncConfigOperator(_WixOperator):
         if self.sync_config is not None:
             raw: object = self.sync_config
             if isinstance(raw, str):
-                raw = _parse_literal(raw, "sync_config")
+                raw = parse_literal(raw, "sync_config")
             return validate_sync_config(raw)
         import_from: ImportFrom
         text = self.import_from.strip() if isinstance(self.import_from, str) else None
         if text is not None and not text.startswith(("[", "(")) and "," not in text:
             # "primary" or a rendered None; build_sync_config explains anything else
-            import_from = cast("ImportFrom", _as_optional_text(text))
+            import_from = cast("ImportFrom", as_optional_text(text))
         else:
-            import_from = _as_str_list(self.import_from, "import_from")
-        export_to = cast("ExportTo", _as_optional_text(self.export_to))
+            import_from = as_str_list(self.import_from, "import_from")
+        export_to = cast("ExportTo", as_optional_text(self.export_to))
         return validate_sync_config(build_sync_config(import_from, export_to))
 
     def _unsupported_reason(self, connection_id: str, sync_config: dict[str, Any]) -> str | None:
@@ -661,9 +545,9 @@ class UpdateSyncConfigOperator(_WixOperator):
         if isinstance(self.provider, Mapping) and "features" in self.provider:
             # A provider already looked up upstream (e.g. an XCom from List Providers): no call needed.
             return unsupported_sync_reason(cast("Provider", self.provider), sync_config)
-        provider_key = _as_optional_text(self.provider)
+        provider_key = as_optional_text(self.provider)
         if provider_key is not None:
-            provider = self._provider(provider_key)
+            provider = self.resolve_provider(provider_key)
         else:
             connection = self.hook.get_calendar_connection(connection_id)
             provider_id = str(connection.get("providerId") or "")
@@ -687,7 +571,7 @@ class UpdateSyncConfigOperator(_WixOperator):
         ) from cause
 
 
-class DisconnectOperator(_WixOperator):
+class DisconnectOperator(WixBaseOperator):
     """Disconnect a schedule from its external calendar (Wix removes the events it had exported).
 
     Returns the connection, now ``DISCONNECTED`` (XCom ``return_value``).
@@ -705,14 +589,14 @@ class DisconnectOperator(_WixOperator):
         *,
         connection_id: str,
         ignore_already_disconnected: bool = False,
-        wix_conn_id: str = WixHook.default_conn_name,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(wix_conn_id=wix_conn_id, **kwargs)
         self.connection_id = connection_id
         self.ignore_already_disconnected = ignore_already_disconnected
 
-    def _execute(self, context: Context) -> CalendarConnection:
+    def execute_wix(self, context: Context) -> CalendarConnection:
         from airflow_provider_wix.client.errors import WixConnectionAlreadyDisconnectedError
         from airflow_provider_wix.client.validation import validate_connection_id
 
@@ -730,7 +614,7 @@ class DisconnectOperator(_WixOperator):
         return connection
 
 
-class ListEventsOperator(_WixOperator):
+class ListEventsOperator(WixBaseOperator):
     """Export the events of the connected external calendars for a time window.
 
     By default the window is the run's data interval, so a scheduled DAG exports each interval once.
@@ -783,7 +667,7 @@ class ListEventsOperator(_WixOperator):
         page_size: int = 1000,
         partial_failure: bool = False,
         max_xcom_events: int = DEFAULT_MAX_XCOM_EVENTS,
-        wix_conn_id: str = WixHook.default_conn_name,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
         from airflow_provider_wix.client.validation import validate_page_size
@@ -803,55 +687,42 @@ class ListEventsOperator(_WixOperator):
         self.partial_failure = partial_failure
         self.max_xcom_events = max_xcom_events
 
-    def _execute(self, context: Context) -> list[Event] | dict[str, Any]:
-        from airflow_provider_wix.client.validation import (
-            validate_fieldsets,
-            validate_guid_list,
-            validate_time_window,
-        )
-
-        start, end = validate_time_window(*self._window(context))
-        schedule_ids = _as_str_list(self.schedule_ids, "schedule_ids")
-        if schedule_ids is not None:
-            schedule_ids = validate_guid_list(schedule_ids, "schedule_ids")
-        user_ids = _as_str_list(self.user_ids, "user_ids")
-        if user_ids is not None:
-            user_ids = validate_guid_list(user_ids, "user_ids")
-        fieldsets = validate_fieldsets(_as_str_list(self.fieldsets, "fieldsets"))
-        all_day = _as_optional_bool(self.all_day, "all_day")
+    def execute_wix(self, context: Context) -> list[Event] | dict[str, Any]:
+        query = self._query(context)
         output = self._output_path()
-
-        if schedule_ids == [] or user_ids == []:
+        if query.matches_nothing:
             self.log.info("schedule_ids or user_ids is an empty list: no events to list")
             pages: Iterator[EventPage] = iter(())
         else:
-            self.log.info("Listing events from %s to %s", start, end)
-            pages = self.hook.iter_event_pages(
-                start,
-                end,
-                schedule_ids=schedule_ids,
-                user_ids=user_ids,
-                all_day=all_day,
-                fieldsets=fieldsets or None,
-                page_size=self.page_size,
-                partial_failure=self.partial_failure,
-            )
+            self.log.info("Listing events from %s to %s", query.from_, query.to)
+            pages = self.hook.iter_event_pages(query)
         if output is None:
             return self._collect(event for page in pages for event in page.get("events", []))
         from airflow_provider_wix.client.prefetch import prefetch
+        from airflow_provider_wix.utils.json_lines import write_json_lines
 
         # Wix serves the next page while this one is encoded and written.
-        count = _write_json_lines(output, (page.get("events", []) for page in prefetch(pages)))
+        count = write_json_lines(output, (page.get("events", []) for page in prefetch(pages)))
         self.log.info("Wrote %d event(s) to %s", count, output)
         return {"count": count, "path": str(output)}
 
-    def _window(self, context: Context) -> tuple[object, object]:
-        from_: object = self.from_
-        to: object = self.to
-        if isinstance(from_, str) and from_.strip().lower() in _NONE_TEXTS:
-            from_ = None
-        if isinstance(to, str) and to.strip().lower() in _NONE_TEXTS:
-            to = None
+    def _query(self, context: Context) -> EventQuery:
+        """The rendered arguments as one validated query (fails before any request)."""
+        from airflow_provider_wix.client.queries import EventQuery
+
+        return EventQuery(
+            *self._window(context),
+            schedule_ids=as_str_list(self.schedule_ids, "schedule_ids"),
+            user_ids=as_str_list(self.user_ids, "user_ids"),
+            all_day=as_optional_bool(self.all_day, "all_day"),
+            fieldsets=as_str_list(self.fieldsets, "fieldsets"),
+            page_size=self.page_size,
+            partial_failure=self.partial_failure,
+        )
+
+    def _window(self, context: Context) -> tuple[Any, Any]:
+        from_ = None if is_none_text(self.from_) else self.from_
+        to = None if is_none_text(self.to) else self.to
         if from_ is not None and to is not None:
             return from_, to
         start = context.get("data_interval_start")
@@ -873,7 +744,7 @@ class ListEventsOperator(_WixOperator):
         if value is None or isinstance(value, ObjectStoragePath):
             return value
         text = os.fspath(value).strip()
-        if text.lower() in _NONE_TEXTS:
+        if is_none_text(text):
             return None
         if "://" in text:
             return ObjectStoragePath(text, conn_id=self.output_conn_id)
@@ -894,52 +765,6 @@ class ListEventsOperator(_WixOperator):
             result.append(event)
         self.log.info("Listed %d event(s)", len(result))
         return result
-
-
-def _write_json_lines(target: Path | ObjectStoragePath, batches: Iterable[Sequence[Mapping[str, Any]]]) -> int:
-    """Write each batch (a page) of events as JSON Lines to a temporary sibling, then move it onto ``target``.
-
-    Only one page is in memory at a time and it is encoded in one call (msgspec, which Airflow's
-    Task SDK already depends on). The final move replaces any previous file (local files atomically),
-    so re-runs are idempotent and a failure leaves the previous file, or none.
-    """
-    import uuid
-
-    import msgspec
-
-    encoder = msgspec.json.Encoder()
-    tmp_name = f".{target.name}.{uuid.uuid4().hex}.tmp"
-    count = 0
-    if isinstance(target, Path):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        local_tmp = target.with_name(tmp_name)
-        try:
-            with open(local_tmp, "wb") as out:
-                for batch in batches:
-                    out.write(encoder.encode_lines(batch))
-                    count += len(batch)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(local_tmp, target)
-        except BaseException:
-            local_tmp.unlink(missing_ok=True)
-            raise
-        return count
-
-    with suppress(Exception):  # object stores without directories refuse or ignore this
-        target.parent.mkdir(parents=True, exist_ok=True)
-    remote_tmp = target.parent / tmp_name
-    try:
-        with remote_tmp.open("wb") as out:
-            for batch in batches:
-                out.write(encoder.encode_lines(batch))
-                count += len(batch)
-        remote_tmp.replace(target)
-    except BaseException:
-        with suppress(Exception):
-            remote_tmp.unlink(missing_ok=True)
-        raise
-    return count
 
 
 def _names(items: Iterable[Mapping[str, Any]]) -> str:

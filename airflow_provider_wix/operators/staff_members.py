@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wix.hooks.wix import WixHook
-from airflow_provider_wix.operators.external_calendars import (
-    _as_optional_bool,
-    _as_optional_text,
-    _as_str_list,
-    _WixOperator,
-)
+from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
+from airflow_provider_wix.operators.base import WixBaseOperator
+from airflow_provider_wix.utils.templated_arguments import as_optional_bool, as_optional_text, as_str_list
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -18,7 +14,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class ListStaffMembersOperator(_WixOperator):
+class ListStaffMembersOperator(WixBaseOperator):
     """List the site's staff members with the schedule each one connects external calendars to.
 
     Returns one dict per staff member (XCom ``return_value``): ``id``, ``name``, ``email`` (empty when
@@ -46,7 +42,7 @@ class ListStaffMembersOperator(_WixOperator):
         names: str | Sequence[str] | None = None,
         changed_since: str | None = None,
         page_size: int = 100,
-        wix_conn_id: str = WixHook.default_conn_name,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
         from airflow_provider_wix.client.staff_members import MAX_STAFF_PAGE_SIZE
@@ -59,10 +55,10 @@ class ListStaffMembersOperator(_WixOperator):
         self.changed_since = changed_since
         self.page_size = validate_page_size(page_size, MAX_STAFF_PAGE_SIZE)
 
-    def _execute(self, context: Context) -> list[dict[str, Any]]:
-        service_providers = _as_optional_bool(self.service_providers, "service_providers")
-        emails = _as_str_list(self.emails, "emails")
-        names = _as_str_list(self.names, "names")
+    def execute_wix(self, context: Context) -> list[dict[str, Any]]:
+        service_providers = as_optional_bool(self.service_providers, "service_providers")
+        emails = as_str_list(self.emails, "emails")
+        names = as_str_list(self.names, "names")
         if emails == [] or names == []:
             self.log.info("An empty e-mail or name list matches nobody: no staff to list")
             return []
@@ -70,7 +66,7 @@ class ListStaffMembersOperator(_WixOperator):
             service_providers=service_providers,
             emails=emails,
             names=names,
-            changed_since=_as_optional_text(self.changed_since),
+            changed_since=as_optional_text(self.changed_since),
             page_size=self.page_size,
         )
         hidden = [m for m in staff if not m.email]

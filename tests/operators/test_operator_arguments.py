@@ -16,9 +16,8 @@ from airflow_provider_wix.operators.external_calendars import (
     ListEventsOperator,
     ListProvidersOperator,
     UpdateSyncConfigOperator,
-    _as_optional_bool,
-    _as_str_list,
 )
+from airflow_provider_wix.utils.templated_arguments import as_optional_bool, as_str_list
 
 
 @pytest.mark.parametrize(
@@ -100,14 +99,14 @@ def test_list_events_max_xcom_events_is_checked_at_parse_time(limit):
     ],
 )
 def test_templated_lists_are_read_back(value, expected):
-    assert _as_str_list(value, "ids") == expected
+    assert as_str_list(value, "ids") == expected
 
 
 def test_unreadable_templated_list_fails_without_retry():
     with pytest.raises(AirflowFailException, match="ids"):
-        _as_str_list("[not, valid", "ids")
+        as_str_list("[not, valid", "ids")
     with pytest.raises(AirflowFailException, match="ids"):
-        _as_str_list({"a": 1}, "ids")
+        as_str_list({"a": 1}, "ids")
 
 
 @pytest.mark.parametrize(
@@ -115,12 +114,12 @@ def test_unreadable_templated_list_fails_without_retry():
     [(None, None), ("None", None), (True, True), ("true", True), ("False", False), (False, False)],
 )
 def test_templated_booleans_are_read_back(value, expected):
-    assert _as_optional_bool(value, "all_day") is expected
+    assert as_optional_bool(value, "all_day") is expected
 
 
 def test_bad_templated_boolean_fails():
     with pytest.raises(AirflowFailException, match="all_day"):
-        _as_optional_bool("maybe", "all_day")
+        as_optional_bool("maybe", "all_day")
 
 
 def _events(n: int, fail_after: int | None = None):
@@ -134,18 +133,18 @@ def _events(n: int, fail_after: int | None = None):
 def test_json_lines_failure_keeps_the_previous_file_and_leaves_no_partial_file(tmp_path, kind):
     from airflow.sdk import ObjectStoragePath
 
-    from airflow_provider_wix.operators.external_calendars import _write_json_lines
+    from airflow_provider_wix.utils.json_lines import write_json_lines
 
     local = tmp_path / "out" / "events.jsonl"
     target = local if kind == "local" else ObjectStoragePath(local.as_uri())
-    assert _write_json_lines(target, ([e] for e in _events(3))) == 3  # creates the missing directory
+    assert write_json_lines(target, ([e] for e in _events(3))) == 3  # creates the missing directory
     first = local.read_text(encoding="utf-8")
     assert [json.loads(line)["title"] for line in first.splitlines()] == ["Café"] * 3
 
     with pytest.raises(RuntimeError, match="went away"):
-        _write_json_lines(target, ([e] for e in _events(10, fail_after=5)))
+        write_json_lines(target, ([e] for e in _events(10, fail_after=5)))
     assert local.read_text(encoding="utf-8") == first
     assert [p.name for p in local.parent.iterdir()] == ["events.jsonl"]
 
-    assert _write_json_lines(target, [list(_events(2))]) == 2  # a re-run replaces, never appends
+    assert write_json_lines(target, [list(_events(2))]) == 2  # a re-run replaces, never appends
     assert len(local.read_text(encoding="utf-8").splitlines()) == 2

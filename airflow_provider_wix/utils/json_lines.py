@@ -1,0 +1,71 @@
+"""Write events as a JSON Lines file, page by page, replacing the target only when complete."""
+
+from __future__ import annotations
+
+import os
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from airflow.sdk import ObjectStoragePath
+
+__all__ = ["write_json_lines"]
+
+
+def write_json_lines(target: Path | ObjectStoragePath, batches: Iterable[Sequence[Mapping[str, Any]]]) -> int:
+    """Write each batch (a page) of events as JSON Lines to a temporary sibling, then move it onto ``target``.
+
+    Only one page is in memory at a time and it is encoded in one call (msgspec, which Airflow's
+    Task SDK already depends on). The final move replaces any previous file (local files atomically),
+    so re-runs are idempotent and a failure leaves the previous file, or none. Returns the line count.
+    """
+    import uuid
+
+    tmp_name = f".{target.name}.{uuid.uuid4().hex}.tmp"
+    if isinstance(target, Path):
+        return _write_local(target, target.with_name(tmp_name), batches)
+    return _write_object(target, target.parent / tmp_name, batches)
+
+
+def _write_batches(out: Any, batches: Iterable[Sequence[Mapping[str, Any]]]) -> int:
+    import msgspec
+
+    encoder = msgspec.json.Encoder()
+    count = 0
+    for batch in batches:
+        out.write(encoder.encode_lines(batch))
+        count += len(batch)
+    return count
+
+
+def _write_local(target: Path, tmp: Path, batches: Iterable[Sequence[Mapping[str, Any]]]) -> int:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(tmp, "wb") as out:
+            count = _write_batches(out, batches)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _write_object(
+    target: ObjectStoragePath, tmp: ObjectStoragePath, batches: Iterable[Sequence[Mapping[str, Any]]]
+) -> int:
+    with suppress(Exception):  # object stores without directories refuse or ignore this
+        target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with tmp.open("wb") as out:
+            count = _write_batches(out, batches)
+        tmp.replace(target)
+    except BaseException:
+        with suppress(Exception):
+            tmp.unlink(missing_ok=True)
+        raise
+    return count
