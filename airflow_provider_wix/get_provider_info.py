@@ -68,7 +68,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "config": {
             "wix": {
-                "description": "Settings of the Wix provider's example DAGs.",
+                "description": "Defaults of the Wix provider's sensors (a poke_interval argument overrides them).",
                 "options": {
                     "oauth_callback_poll_interval": {
                         "description": (

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Param, conf, dag, task
+from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_wix.operators.external_calendars import (
@@ -26,10 +26,6 @@ GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0
 # What the trigger form offers, and the name List Providers is searched with (see find_provider).
 PROVIDERS = {"Google": "GOOGLE", "Microsoft": "MICROSOFT", "Apple": "I_CAL"}
 
-# The OAuth callback wakes the deferred wait at once, so its poll is only a safety net; the sync status
-# has no callback and is polled. Both can be shortened for local runs (AIRFLOW__WIX__..._INTERVAL).
-CALLBACK_POLL_SECONDS = conf.getfloat("wix", "oauth_callback_poll_interval", fallback=600.0)
-SYNC_POLL_SECONDS = conf.getfloat("wix", "sync_status_poll_interval", fallback=10.0)
 SAMPLE_EVENTS = 5
 
 log = logging.getLogger("wix_calendar_onboarding")
@@ -63,7 +59,7 @@ Tasks:
 
 The owner has 7 days to answer (the link's lifetime). Needs the `wix_default` connection; the OAuth
 redirect goes to the Airflow API server (`callback_base_url` in its extra, else `[api] base_url`),
-which the owner's browser must be able to reach. The waits poll Wix every
+which the owner's browser must be able to reach. The sensors poll Wix every
 `[wix] sync_status_poll_interval` seconds (default 10) for the sync, and check for a lost callback
 every `[wix] oauth_callback_poll_interval` seconds (default 600; the callback itself wakes the wait).
 """
@@ -170,7 +166,6 @@ def wix_calendar_onboarding() -> None:
         connect_task_id="connect_by_oauth",
         schedule_id="{{ params.schedule_id }}",
         deferrable=True,
-        poke_interval=CALLBACK_POLL_SECONDS,
         timeout=timedelta(days=7).total_seconds(),
     )
     connect_by_credentials = ConnectByCredentialsOperator(
@@ -237,7 +232,6 @@ def wix_calendar_onboarding() -> None:
         task_id="wait_for_synced",
         connection_id=plan["connection_id"],
         deferrable=True,
-        poke_interval=SYNC_POLL_SECONDS,
         timeout=timedelta(hours=2).total_seconds(),
         trigger_rule="none_failed",  # also after a skipped update_sync_config
     )

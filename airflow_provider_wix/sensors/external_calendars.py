@@ -8,12 +8,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_wix.hooks.wix import WixHook
-from airflow_provider_wix.triggers.external_calendars import (
-    WixConnectionStatusTrigger,
-    WixOAuthCallbackTrigger,
-    find_new_connection,
-)
+from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
+from airflow_provider_wix.operators.base import WixHookMixin
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,6 +37,15 @@ OUTCOME_TIMED_OUT = "timed_out"
 OUTCOME_FAILED = "failed"
 _OUTCOME_OF_ERROR = {"reject": OUTCOME_DECLINED, "unsupported": OUTCOME_UNSUPPORTED, "internal": OUTCOME_WIX_ERROR}
 
+#: Defaults of the ``[wix]`` options (declared in the provider info) the sensors read.
+DEFAULT_OAUTH_CALLBACK_POLL_INTERVAL = 600.0
+DEFAULT_SYNC_STATUS_POLL_INTERVAL = 10.0
+
+
+def _wix_option(name: str, fallback: float) -> float:
+    return conf.getfloat("wix", name, fallback=fallback)
+
+
 # Deferral timeouts are a backstop: the trigger reports the timeout itself, with a useful message.
 _DEFER_TIMEOUT_MARGIN = timedelta(minutes=5)
 
@@ -54,13 +59,14 @@ def explain_connection_problem(connection: dict[str, Any]) -> str:
     return f"sync failed: {ERROR_REASON_EXPLANATIONS.get(reason, reason)} ({reason})"
 
 
-class WixOAuthCallbackSensor(BaseSensorOperator):
+class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     """Wait for the calendar owner's decision on a :class:`ConnectByOAuthOperator` link.
 
     The callback route records the decision in Airflow's metadata database and wakes this task
     directly when it is deferred, so ``poke_interval`` is only the safety-net poll (default 10
-    minutes: a thousand waiting owners then cost the triggerer about 5 % of a core; each poll is a
-    Variable read served by the triggerer's supervisor, measured at 23-30 ms of CPU).
+    minutes, ``[wix] oauth_callback_poll_interval``: a thousand waiting owners then cost the triggerer
+    about 5 % of a core; each poll is a Variable read served by the triggerer's supervisor, measured
+    at 23-30 ms of CPU).
 
     Returns the new ``connectionId`` (XCom ``return_value``) and pushes the connection under the key
     ``connection``; the key ``outcome`` says how the wait ended (``connected``, ``declined``,
@@ -77,6 +83,7 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         API server the owner's browser cannot reach.
     :param deferrable: Wait in the triggerer without holding a worker slot.
     :param wix_conn_id: The Airflow connection to Wix (templated).
+    :param poke_interval: Seconds between safety polls; default ``[wix] oauth_callback_poll_interval`` (600).
     """
 
     template_fields: Sequence[str] = ("oauth_state", "schedule_id", "wix_conn_id")
@@ -91,11 +98,13 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         verify_connection: bool = True,
         detect_via_api: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        wix_conn_id: str = WixHook.default_conn_name,
-        poke_interval: float = 600,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
+        poke_interval: float | None = None,
         timeout: float = timedelta(days=7).total_seconds(),
         **kwargs: Any,
     ) -> None:
+        if poke_interval is None:
+            poke_interval = _wix_option("oauth_callback_poll_interval", DEFAULT_OAUTH_CALLBACK_POLL_INTERVAL)
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         if connect_task_id is None and oauth_state is None and not detect_via_api:
             raise ValueError("Pass connect_task_id or oauth_state (or detect_via_api=True with schedule_id).")
@@ -164,7 +173,7 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         from airflow_provider_wix.callback.state import callback_redirect_url
         from airflow_provider_wix.callback.store import save_flow
 
-        hook = WixHook(wix_conn_id=self.wix_conn_id)
+        hook = self.hook
         redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
         # Ask Wix first: if that fails, the record still says "internal" and the next retry tries again.
         oauth_url = hook.connect_by_oauth(record.provider_id, record.schedule_id, redirect_url)
@@ -184,8 +193,11 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
     # -- poke / reschedule modes -------------------------------------------------------------------
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        digest, record = self._load(context)
-        return self._decided(context, digest, record)
+        try:
+            digest, record = self._load(context)
+            return self._decided(context, digest, record)
+        finally:
+            self.close_hook()
 
     def _decided(self, context: Context, digest: str | None, record: FlowRecord | None) -> bool | PokeReturnValue:
         """Finish if the owner's decision is recorded (or a new connection shows up in the API)."""
@@ -203,7 +215,9 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         if schedule_id is None:
             raise AirflowException("detect_via_api needs the schedule_id.")
         existing = (record.existing_connection_ids if record else None) or []
-        return find_new_connection(WixHook(wix_conn_id=self.wix_conn_id).get_conn(), schedule_id, existing)
+        from airflow_provider_wix.triggers.external_calendars import find_new_connection
+
+        return find_new_connection(self.hook.client, schedule_id, existing)
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
@@ -212,13 +226,17 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
             except AirflowSensorTimeout as timeout:
                 self._push_outcome(context, OUTCOME_TIMED_OUT)
                 raise AirflowSensorTimeout(self._timeout_message(context)) from timeout
-        return self._execute_deferrable(context)
+        try:
+            return self._execute_deferrable(context)
+        finally:
+            self.close_hook()
 
     # -- deferrable mode ---------------------------------------------------------------------------
 
     def _execute_deferrable(self, context: Context) -> Any:
         from airflow_provider_wix.callback.state import utcnow
         from airflow_provider_wix.callback.store import load_flow, register_waiter
+        from airflow_provider_wix.triggers.external_calendars import WixOAuthCallbackTrigger
 
         digest, record = self._load(context)
         if digest is not None:
@@ -262,7 +280,10 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
             self._push_outcome(context, OUTCOME_FAILED)
             raise AirflowException(str(event.get("message")))
         record = load_flow(digest) if digest else None
-        return self._finish(context, digest, record, event)
+        try:
+            return self._finish(context, digest, record, event)
+        finally:
+            self.close_hook()
 
     # -- shared ending -----------------------------------------------------------------------------
 
@@ -288,7 +309,7 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         connection_id = str(event["connection_id"])
         connection: dict[str, Any] = {"id": connection_id}
         if self.verify_connection:
-            connection = dict(WixHook(wix_conn_id=self.wix_conn_id).get_calendar_connection(connection_id))
+            connection = dict(self.hook.get_calendar_connection(connection_id))
             if schedule_id and connection.get("scheduleId") != schedule_id:
                 self._push_outcome(context, OUTCOME_FAILED)
                 raise AirflowFailException(
@@ -319,7 +340,7 @@ class WixOAuthCallbackSensor(BaseSensorOperator):
         return f"The calendar owner did not answer within {hours:g} h. {pending}"
 
 
-class WixConnectionStatusSensor(BaseSensorOperator):
+class WixConnectionStatusSensor(WixHookMixin, BaseSensorOperator):
     """Wait until a connection reaches a status (default ``SYNCED``); fail at once on ``ERROR``.
 
     Wix syncs in the background after a connection is made and after Update Sync Config; events
@@ -329,6 +350,7 @@ class WixConnectionStatusSensor(BaseSensorOperator):
     :param target_statuses: Statuses that end the wait successfully.
     :param deferrable: Wait in the triggerer without holding a worker slot.
     :param wix_conn_id: The Airflow connection to Wix (templated).
+    :param poke_interval: Seconds between Get Connection calls; default ``[wix] sync_status_poll_interval`` (10).
     """
 
     template_fields: Sequence[str] = ("connection_id", "wix_conn_id")
@@ -341,10 +363,12 @@ class WixConnectionStatusSensor(BaseSensorOperator):
         connection_id: str,
         target_statuses: Sequence[str] = ("SYNCED",),
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        wix_conn_id: str = WixHook.default_conn_name,
-        poke_interval: float = 30,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
+        poke_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
+        if poke_interval is None:
+            poke_interval = _wix_option("sync_status_poll_interval", DEFAULT_SYNC_STATUS_POLL_INTERVAL)
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.connection_id = connection_id
         self.target_statuses = tuple(target_statuses)
@@ -352,7 +376,10 @@ class WixConnectionStatusSensor(BaseSensorOperator):
         self.wix_conn_id = wix_conn_id
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        connection = dict(WixHook(wix_conn_id=self.wix_conn_id).get_calendar_connection(self.connection_id))
+        try:
+            connection = dict(self.hook.get_calendar_connection(self.connection_id))
+        finally:
+            self.close_hook()
         return self._evaluate(connection)
 
     def _evaluate(self, connection: dict[str, Any]) -> bool | PokeReturnValue:
@@ -368,6 +395,8 @@ class WixConnectionStatusSensor(BaseSensorOperator):
         return False
 
     def execute(self, context: Context) -> Any:
+        from airflow_provider_wix.triggers.external_calendars import WixConnectionStatusTrigger
+
         if not self.deferrable:
             return super().execute(context)
         result = self.poke(context)

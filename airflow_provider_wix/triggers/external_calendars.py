@@ -15,12 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
     from airflow_provider_wix.client import ExternalCalendarsClient
 
-_MODULE = __name__
+# Fixed classpaths: a subclass defined elsewhere must not make the triggerer import a different class.
+_OAUTH_CALLBACK_CLASSPATH = "airflow_provider_wix.triggers.external_calendars.WixOAuthCallbackTrigger"
+_CONNECTION_STATUS_CLASSPATH = "airflow_provider_wix.triggers.external_calendars.WixConnectionStatusTrigger"
 
 
 async def _client_for(wix_conn_id: str) -> ExternalCalendarsClient:
@@ -61,7 +65,7 @@ class WixOAuthCallbackTrigger(BaseTrigger):
         state_digest: str | None,
         poll_interval: float,
         deadline: str | None = None,
-        wix_conn_id: str = "wix_default",
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         detect_via_api: bool = False,
         schedule_id: str | None = None,
         existing_connection_ids: Sequence[str] = (),
@@ -77,7 +81,7 @@ class WixOAuthCallbackTrigger(BaseTrigger):
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
-            f"{_MODULE}.{type(self).__name__}",
+            _OAUTH_CALLBACK_CLASSPATH,
             {
                 "state_digest": self.state_digest,
                 "poll_interval": self.poll_interval,
@@ -150,7 +154,7 @@ class WixConnectionStatusTrigger(BaseTrigger):
         target_statuses: Sequence[str] = ("SYNCED",),
         failure_statuses: Sequence[str] = ("ERROR", "DISCONNECTED"),
         poll_interval: float = 30.0,
-        wix_conn_id: str = "wix_default",
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
     ) -> None:
         super().__init__()
         self.connection_id = connection_id
@@ -161,7 +165,7 @@ class WixConnectionStatusTrigger(BaseTrigger):
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
-            f"{_MODULE}.{type(self).__name__}",
+            _CONNECTION_STATUS_CLASSPATH,
             {
                 "connection_id": self.connection_id,
                 "target_statuses": self.target_statuses,
