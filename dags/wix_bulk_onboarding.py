@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pendulum
-from airflow.sdk import BaseNotifier, Param, conf, dag, task, task_group
+from airflow.sdk import BaseNotifier, Param, dag, task, task_group
 from airflow.sdk.exceptions import (
     AirflowFailException,
     AirflowNotFoundException,
@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
+#: The tasks of one ``onboard`` group, by their ids in the DAG.
+ONBOARD_TASKS = ["onboard.connect", "onboard.wait_for_owner", "onboard.configure_sync"]
+
 log = logging.getLogger("wix_bulk_onboarding")
 
 #: Airflow Variable with the schedules to onboard, when the run gives no ``schedules_file``.
 SCHEDULES_VARIABLE = "wix_onboarding_schedules"
-# The callback wakes a deferred wait at once; this poll is only the safety net, so it is rare: a
-# thousand waiting owners then cost the triggerer a few percent of a core.
-CALLBACK_POLL_SECONDS = conf.getfloat("wix", "oauth_callback_poll_interval", fallback=600.0)
 # Connections that broke for good: only the owner can fix them, by connecting again.
 REONBOARD_ERROR_REASONS = ("TOKEN_REVOKED", "EXTERNAL_CALENDAR_DELETED")
 OUTCOMES = ("connected", "declined", "timed_out", "failed", "skipped")
@@ -198,10 +198,7 @@ def wix_bulk_onboarding() -> None:
         Returns the arguments of one ``onboard`` group per schedule to onboard; the assessment of every
         schedule and the owners' e-mails go to XCom keys ``assessment`` and ``owner_emails``.
         """
-        from airflow_provider_wix.client.errors import WixInvalidRequestError
-        from airflow_provider_wix.client.models import find_provider
         from airflow_provider_wix.hooks.wix import WixHook
-        from airflow_provider_wix.sensors.external_calendars import HEALTHY_STATUSES, explain_connection_problem
 
         hook = WixHook()
         providers = hook.list_providers()
@@ -213,43 +210,16 @@ def wix_bulk_onboarding() -> None:
         assessment: list[dict[str, Any]] = []
         to_onboard: list[dict[str, Any]] = []
         for schedule in schedules:
-            row: dict[str, Any] = {**schedule, "decision": "failed", "reason": ""}
+            row = _assess(schedule, providers, connections)
             assessment.append(row)
-            try:
-                provider = find_provider(providers, schedule["provider"])
-            except WixInvalidRequestError as exc:
-                row["reason"] = str(exc)
-                continue
-            row["provider"] = provider.get("name", schedule["provider"])
-            mine = [
-                c
-                for c in connections
-                if c.get("scheduleId") == schedule["schedule_id"] and c.get("providerId") == provider["id"]
-            ]
-            healthy = next((c for c in mine if c.get("status") in HEALTHY_STATUSES), None)
-            broken = [c for c in mine if _needs_owner_again(c)]
-            stuck = [c for c in mine if c.get("status") == "ERROR" and not _needs_owner_again(c)]
-            if healthy is not None:
-                row.update(decision="skipped", reason=f"healthy: connection is {healthy.get('status')}")
-                row["connection_id"] = healthy.get("id")
-            elif "OAUTH" not in ((provider.get("features") or {}).get("connectMethods") or []):
-                row["reason"] = (
-                    f"{row['provider']} connects with the owner's credentials, not by a link; "
-                    "onboard it with ConnectByCredentialsOperator"
-                )
-            elif stuck and not broken:
-                row["reason"] = f"{explain_connection_problem(stuck[0])}; a new invitation would not fix it"
-            else:
-                row["decision"] = "onboard"
-                row["reason"] = (
-                    f"re-onboarding: {explain_connection_problem(broken[0])}" if broken else "not connected yet"
-                )
+            if row["decision"] == "onboard":
                 row["map_index"] = len(to_onboard)
                 # The provider object rides along, so configure_sync checks its features without asking Wix again.
+                provider = row.pop("provider_object")
                 to_onboard.append(
-                    {"schedule_id": schedule["schedule_id"], "provider_id": provider["id"], "provider": dict(provider)}
+                    {"schedule_id": schedule["schedule_id"], "provider_id": provider["id"], "provider": provider}
                 )
-            log.info("%s (%s): %s, %s", schedule["schedule_id"], row["provider"], row["decision"], row["reason"])
+            log.info("%s (%s): %s, %s", schedule["schedule_id"], row.get("provider"), row["decision"], row["reason"])
 
         ti = context["ti"]
         ti.xcom_push(key="assessment", value=assessment)
@@ -274,7 +244,6 @@ def wix_bulk_onboarding() -> None:
             schedule_id=schedule_id,
             wait_hours="{{ params.owner_wait_hours }}",
             deferrable=True,
-            poke_interval=CALLBACK_POLL_SECONDS,
         )
         UpdateSyncConfigOperator(
             task_id="configure_sync",
@@ -292,37 +261,77 @@ def wix_bulk_onboarding() -> None:
         assessment = ti.xcom_pull(task_ids="assess_schedules", key="assessment")
         if assessment is None:
             raise AirflowFailException("The schedules were not assessed; see load_schedules / assess_schedules.")
-        task_ids = ["onboard.connect", "onboard.wait_for_owner", "onboard.configure_sync"]
-        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id], task_ids=task_ids).get(ti.run_id, {})
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id], task_ids=ONBOARD_TASKS).get(ti.run_id, {})
         wait_hours = context["params"]["owner_wait_hours"]
 
-        rows = []
-        for row in assessment:
-            line = {k: row.get(k) for k in ("schedule_id", "owner_email", "provider", "reason")}
-            if row["decision"] != "onboard":
-                line.update(outcome=row["decision"], detail=row["reason"], connection_id=row.get("connection_id"))
-            else:
-                index = row["map_index"]
-
-                def pull(task_id: str, key: str = "return_value", index: int = index) -> Any:
-                    return ti.xcom_pull(task_ids=f"onboard.{task_id}", key=key, map_indexes=index)
-
-                line.update(
-                    _onboarding_outcome(
-                        {t.removeprefix("onboard."): states.get(f"{t}_{index}") for t in task_ids},
-                        pull("wait_for_owner", "outcome"),
-                        pull("wait_for_owner"),
-                        wait_hours,
-                    )
-                )
-            rows.append(line)
-            log.info("%-10s %s %s: %s", line["outcome"], line["schedule_id"], line["owner_email"], line["detail"])
+        rows = [_report_line(row, ti, states, wait_hours) for row in assessment]
         counts = {outcome: sum(r["outcome"] == outcome for r in rows) for outcome in OUTCOMES}
         log.info("Onboarding report: %s", ", ".join(f"{n} {o}" for o, n in counts.items()))
         return {"counts": counts, "schedules": rows}
 
     to_onboard = assess_schedules(load_schedules())
     onboard.expand_kwargs(to_onboard) >> report()
+
+
+def _assess(schedule: dict[str, str], providers: list[Any], connections: list[dict[str, Any]]) -> dict[str, Any]:
+    """One schedule's row of the assessment: ``skipped`` (healthy), ``onboard`` (new or broken) or ``failed``."""
+    from airflow_provider_wix.client.errors import WixInvalidRequestError
+    from airflow_provider_wix.client.models import find_provider
+    from airflow_provider_wix.sensors.external_calendars import HEALTHY_STATUSES, explain_connection_problem
+
+    row: dict[str, Any] = {**schedule, "decision": "failed", "reason": ""}
+    try:
+        provider = find_provider(providers, schedule["provider"])
+    except WixInvalidRequestError as exc:
+        row["reason"] = str(exc)
+        return row
+    row["provider"] = provider.get("name", schedule["provider"])
+    mine = [
+        c
+        for c in connections
+        if c.get("scheduleId") == schedule["schedule_id"] and c.get("providerId") == provider["id"]
+    ]
+    healthy = next((c for c in mine if c.get("status") in HEALTHY_STATUSES), None)
+    broken = [c for c in mine if _needs_owner_again(c)]
+    stuck = [c for c in mine if c.get("status") == "ERROR" and not _needs_owner_again(c)]
+    if healthy is not None:
+        row.update(decision="skipped", reason=f"healthy: connection is {healthy.get('status')}")
+        row["connection_id"] = healthy.get("id")
+    elif "OAUTH" not in ((provider.get("features") or {}).get("connectMethods") or []):
+        row["reason"] = (
+            f"{row['provider']} connects with the owner's credentials, not by a link; "
+            "onboard it with ConnectByCredentialsOperator"
+        )
+    elif stuck and not broken:
+        row["reason"] = f"{explain_connection_problem(stuck[0])}; a new invitation would not fix it"
+    else:
+        row["decision"] = "onboard"
+        row["reason"] = f"re-onboarding: {explain_connection_problem(broken[0])}" if broken else "not connected yet"
+        row["provider_object"] = dict(provider)
+    return row
+
+
+def _report_line(row: dict[str, Any], ti: Any, states: dict[str, Any], wait_hours: float) -> dict[str, Any]:
+    """The report's line for one assessed schedule: its outcome, read from its mapped onboard tasks."""
+    line = {k: row.get(k) for k in ("schedule_id", "owner_email", "provider", "reason")}
+    if row["decision"] != "onboard":
+        line.update(outcome=row["decision"], detail=row["reason"], connection_id=row.get("connection_id"))
+    else:
+        index = row["map_index"]
+
+        def pull(task_id: str, key: str = "return_value") -> Any:
+            return ti.xcom_pull(task_ids=f"onboard.{task_id}", key=key, map_indexes=index)
+
+        line.update(
+            _onboarding_outcome(
+                {t.removeprefix("onboard."): states.get(f"{t}_{index}") for t in ONBOARD_TASKS},
+                pull("wait_for_owner", "outcome"),
+                pull("wait_for_owner"),
+                wait_hours,
+            )
+        )
+    log.info("%-10s %s %s: %s", line["outcome"], line["schedule_id"], line["owner_email"], line["detail"])
+    return line
 
 
 def _validated(entries: object) -> tuple[list[dict[str, str]], list[str]]:

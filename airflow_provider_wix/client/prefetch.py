@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -32,40 +32,47 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     """
     if depth < 1:
         raise ValueError("depth must be at least 1")
-    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    return _Prefetcher(items, depth).consume()
 
-    def put(value: object) -> bool:
-        while not stop.is_set():
+
+class _Prefetcher(Generic[T]):
+    """The producer thread and the bounded queue between it and the consumer."""
+
+    def __init__(self, items: Iterator[T], depth: int) -> None:
+        self.items = items
+        self.buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+
+    def put(self, value: object) -> bool:
+        """Queue ``value`` unless the consumer went away first (then ``False``)."""
+        while not self.stop.is_set():
             try:
-                buffer.put(value, timeout=0.1)
+                self.buffer.put(value, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def produce() -> None:
+    def produce(self) -> None:
         try:
-            for item in items:
-                if not put(item):
+            for item in self.items:
+                if not self.put(item):
                     return
-            put(_DONE)
+            self.put(_DONE)
         except BaseException as error:  # handed to the consumer, which re-raises it
-            put(_Failure(error))
+            self.put(_Failure(error))
 
-    def consume() -> Iterator[T]:
-        producer = threading.Thread(target=produce, name="wix-prefetch", daemon=True)
+    def consume(self) -> Iterator[T]:
+        producer = threading.Thread(target=self.produce, name="wix-prefetch", daemon=True)
         producer.start()
         try:
             while True:
-                value = buffer.get()
+                value = self.buffer.get()
                 if value is _DONE:
                     return
                 if isinstance(value, _Failure):
                     raise value.error
                 yield value  # type: ignore[misc]
         finally:
-            stop.set()
+            self.stop.set()
             producer.join(timeout=5)
-
-    return consume()
