@@ -9,79 +9,88 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wix.client.auth import ApiKeyAuth, Auth, OAuthAppAuth, TokenStore
-from airflow_provider_wix.client.errors import (
-    WixApiError,
-    WixAuthenticationError,
-    WixBadCredentialsError,
-    WixConflictError,
-    WixConnectionAlreadyDisconnectedError,
-    WixConnectionNotConnectedError,
-    WixError,
-    WixInvalidRequestError,
-    WixNotFoundError,
-    WixNotSupportedByProviderError,
-    WixPermissionError,
-    WixPreconditionError,
-    WixPremiumFeatureNotEnabledError,
-    WixRateLimitError,
-    WixServerError,
-    WixTransportError,
-    WixValidationError,
-)
-from airflow_provider_wix.client.models import (
-    BUSINESS_SCHEDULE_ID,
-    HIDDEN_EMAIL_REASON,
-    Calendar,
-    CalendarConnection,
-    CalendarType,
-    ConnectionStatus,
-    ConnectMethod,
-    ErrorReason,
-    Event,
-    EventPage,
-    Fieldset,
-    ListEventFromCalendars,
-    OAuthCallbackError,
-    PagingMetadata,
-    Provider,
-    ProviderFeatures,
-    StaffMember,
-    StaffMemberSettings,
-    SyncConfig,
-    SyncToCalendar,
-    build_sync_config,
-    ensure_sync_supported,
-    find_provider,
-    find_staff_member,
-    find_staff_members,
-    unsupported_sync_reason,
-)
-from airflow_provider_wix.client.retry import RetryPolicy
-
 if TYPE_CHECKING:
-    from airflow_provider_wix.client._http import DEFAULT_BASE_URL, DEFAULT_TIMEOUT
+    from airflow_provider_wix.client._http import (
+        DEFAULT_BASE_URL,
+        DEFAULT_TIMEOUT,
+    )
+    from airflow_provider_wix.client.auth import (
+        ApiKeyAuth,
+        Auth,
+        OAuthAppAuth,
+        TokenStore,
+    )
+    from airflow_provider_wix.client.errors import (
+        WixApiError,
+        WixAuthenticationError,
+        WixBadCredentialsError,
+        WixConflictError,
+        WixConnectionAlreadyDisconnectedError,
+        WixConnectionNotConnectedError,
+        WixError,
+        WixInvalidRequestError,
+        WixNotFoundError,
+        WixNotSupportedByProviderError,
+        WixPermissionError,
+        WixPreconditionError,
+        WixPremiumFeatureNotEnabledError,
+        WixRateLimitError,
+        WixServerError,
+        WixTransportError,
+        WixValidationError,
+    )
     from airflow_provider_wix.client.external_calendars import ExternalCalendarsClient
+    from airflow_provider_wix.client.models import (
+        BUSINESS_SCHEDULE_ID,
+        HIDDEN_EMAIL_REASON,
+        Calendar,
+        CalendarConnection,
+        CalendarType,
+        ConnectionStatus,
+        ConnectMethod,
+        ErrorReason,
+        Event,
+        EventPage,
+        Fieldset,
+        ListEventFromCalendars,
+        OAuthCallbackError,
+        PagingMetadata,
+        Provider,
+        ProviderFeatures,
+        StaffMember,
+        StaffMemberSettings,
+        SyncConfig,
+        SyncToCalendar,
+        build_sync_config,
+        ensure_sync_supported,
+        find_provider,
+        find_staff_member,
+        find_staff_members,
+        unsupported_sync_reason,
+    )
+    from airflow_provider_wix.client.queries import EventQuery
+    from airflow_provider_wix.client.retry import RetryPolicy
     from airflow_provider_wix.client.staff_members import StaffMembersClient
 
-# requests and tenacity load on first use of the client, not when a DAG file imports an operator.
-_LAZY = {
-    "ExternalCalendarsClient": "airflow_provider_wix.client.external_calendars",
-    "StaffMembersClient": "airflow_provider_wix.client.staff_members",
-    "DEFAULT_BASE_URL": "airflow_provider_wix.client._http",
-    "DEFAULT_TIMEOUT": "airflow_provider_wix.client._http",
-}
+# Every name loads its module on first use, the cheap modules searched first: an operator's constructor
+# that validates one argument, or a DAG file that names a type, must not pay for the models, auth and retry
+# modules, let alone requests and tenacity (which only ``_http`` and the clients import).
+_MODULES = ("errors", "models", "auth", "retry", "queries", "_http", "external_calendars", "staff_members")
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
+    if name in __all__:
         import importlib
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
+        for module in _MODULES:
+            found = getattr(importlib.import_module(f"{__name__}.{module}"), name, _MISSING)
+            if found is not _MISSING:
+                globals()[name] = found
+                return found
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
+_MISSING = object()
 
 __all__ = [
     "BUSINESS_SCHEDULE_ID",
@@ -98,6 +107,7 @@ __all__ = [
     "ErrorReason",
     "Event",
     "EventPage",
+    "EventQuery",
     "ExternalCalendarsClient",
     "Fieldset",
     "ListEventFromCalendars",

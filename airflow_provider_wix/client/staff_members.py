@@ -14,6 +14,7 @@ from airflow_provider_wix.client._base import WixClientBase, cursor_pages, list_
 from airflow_provider_wix.client._http import Call
 from airflow_provider_wix.client.models import StaffMember, StaffMemberSettings
 from airflow_provider_wix.client.validation import (
+    MAX_STAFF_PAGE_SIZE,
     format_timestamp,
     parse_timestamp,
     validate_email,
@@ -32,7 +33,6 @@ __all__ = ["MAX_STAFF_PAGE_SIZE", "STAFF_PERMISSION_HINT", "StaffMembersClient",
 
 PREFIX = "/bookings/v1/staff-members"
 SETTINGS_PATH = "/bookings/v1/staff-member-settings"
-MAX_STAFF_PAGE_SIZE = 100
 MAX_NAME_LENGTH = 40
 #: ``RESOURCE_DETAILS`` adds ``resource``, and with it the events schedule id.
 RESOURCE_DETAILS = "RESOURCE_DETAILS"

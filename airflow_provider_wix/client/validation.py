@@ -14,11 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_wix.client.errors import WixInvalidRequestError
-from airflow_provider_wix.client.models import Fieldset
 
 __all__ = [
     "MAX_FILTER_IDS",
     "MAX_PAGE_SIZE",
+    "MAX_STAFF_PAGE_SIZE",
     "format_timestamp",
     "is_guid",
     "parse_timestamp",
@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 MAX_PAGE_SIZE = 1000
+#: Query Staff Members returns at most this many per page.
+MAX_STAFF_PAGE_SIZE = 100
 MAX_FILTER_IDS = 100
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -179,6 +181,8 @@ def validate_text_list(values: Iterable[object] | str | None, name: str, max_len
 def validate_fieldsets(values: Iterable[object] | str | None) -> list[str]:
     if values is None:
         return []
+    from airflow_provider_wix.client.models import Fieldset
+
     items: Iterable[object] = [values] if isinstance(values, str) else values
     allowed = [f.value for f in Fieldset]
     result: list[str] = []

@@ -45,8 +45,7 @@ class ListStaffMembersOperator(WixBaseOperator):
         wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_wix.client.staff_members import MAX_STAFF_PAGE_SIZE
-        from airflow_provider_wix.client.validation import validate_page_size
+        from airflow_provider_wix.client.validation import MAX_STAFF_PAGE_SIZE, validate_page_size
 
         super().__init__(wix_conn_id=wix_conn_id, **kwargs)
         self.service_providers = service_providers
