@@ -46,6 +46,8 @@ def _wix_option(name: str, fallback: float) -> float:
     return conf.getfloat("wix", name, fallback=fallback)
 
 
+_NO_EVENT = "The trigger sent no event."
+
 # Deferral timeouts are a backstop: the trigger reports the timeout itself, with a useful message.
 _DEFER_TIMEOUT_MARGIN = timedelta(minutes=5)
 
@@ -268,7 +270,7 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         from airflow_provider_wix.callback.state import state_digest
         from airflow_provider_wix.callback.store import discard_flow, load_flow
 
-        event = event or {"status": "error", "message": "The trigger sent no event."}
+        event = event or {"status": "error", "message": _NO_EVENT}
         state = self._state(context)
         digest = state_digest(state) if state else None
         if event.get("status") == "timeout":
@@ -416,7 +418,7 @@ class WixConnectionStatusSensor(WixHookMixin, BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         if not event or event.get("status") != "done":
-            raise AirflowException(str((event or {}).get("message", "The trigger sent no event.")))
+            raise AirflowException(str((event or {}).get("message", _NO_EVENT)))
         result = self._evaluate(dict(event["connection"]))
         if isinstance(result, PokeReturnValue):
             return result.xcom_value
