@@ -2,7 +2,8 @@
 
 The dag-processor imports Airflow once, pre-imports the ``airflow.*`` modules a file names
 (``[dag_processor] parsing_pre_import_modules``), then forks a fresh process for every parse of that
-file. So each parse pays for every non-Airflow module the file pulls in. Here: import Airflow,
+file. So each parse pays for every non-Airflow module the file pulls in (for a file importing the
+provider, also timed alone: importing its provider modules in a fresh fork). Here: import Airflow,
 ``gc.freeze()`` as the manager does, then per file pre-import its ``airflow.*`` modules and fork
 ``--reps`` children that each time one cold ``DagBag`` parse (the first one then also the warm
 re-parses), with sockets disabled.
@@ -25,6 +26,8 @@ import time
 from typing import Any
 
 MARK = "@@wix-bench"
+# --list-modules: also report every module loaded after the parse (for tests comparing two files' parses).
+LIST_ALL = "--list-modules" in sys.argv
 
 
 def _guard_network(attempts: list[str]) -> None:
@@ -64,11 +67,34 @@ def _parse(path: str, warm_reps: int) -> dict[str, Any]:
         "dags": sorted(bag.dags),
         "import_errors": {str(k): str(v)[-500:] for k, v in bag.import_errors.items()},
         "new_modules": [m for m in new if not m.startswith("unusual_prefix_")],
+        "loaded_modules": sorted(m for m in sys.modules if not m.startswith("unusual_prefix_")) if LIST_ALL else [],
         "network_attempts": attempts,
     }
 
 
-def _in_fork(path: str, warm_reps: int, importtime: bool) -> dict[str, Any]:
+def provider_modules(path: str) -> list[str]:
+    """The provider modules a DAG file imports at module level (what each of its parses imports anew)."""
+    import ast
+
+    with open(path, encoding="utf-8") as source:
+        tree = ast.parse(source.read())
+    return [
+        node.module
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "airflow_provider_wix"
+    ]
+
+
+def _import_provider(path: str) -> dict[str, Any]:
+    """Time importing the file's provider modules alone, in a fresh fork, as its parse first does."""
+    before = set(sys.modules)
+    started = time.perf_counter()
+    for module in provider_modules(path):
+        importlib.import_module(module)
+    return {"import": time.perf_counter() - started, "modules": sorted(set(sys.modules) - before)}
+
+
+def _in_fork(path: str, warm_reps: int, importtime: bool, import_only: bool = False) -> dict[str, Any]:
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
@@ -76,7 +102,7 @@ def _in_fork(path: str, warm_reps: int, importtime: bool) -> dict[str, Any]:
         try:
             if importtime:
                 os.write(2, f"{MARK} start {path}\n".encode())
-            out = _parse(path, warm_reps)
+            out = _import_provider(path) if import_only else _parse(path, warm_reps)
             if importtime:
                 os.write(2, f"{MARK} end {path}\n".encode())
         except BaseException as exc:
@@ -96,6 +122,7 @@ def main() -> None:
     parser.add_argument("files", nargs="+")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--importtime", action="store_true")
+    parser.add_argument("--list-modules", action="store_true")
     args = parser.parse_args()
 
     import airflow.sdk  # noqa: F401 - what the dag-processor already has loaded
@@ -117,6 +144,9 @@ def main() -> None:
             results[path] = first
             continue
         results[path] = {**first, "cold_all": [r["cold"] for r in runs]}
+        if provider_modules(path):
+            imports = [_in_fork(path, 0, importtime=False, import_only=True) for _ in range(args.reps)]
+            results[path]["provider_import_all"] = [i.get("import") for i in imports]
     print(json.dumps(results))
 
 
