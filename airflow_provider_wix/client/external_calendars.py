@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         Provider,
         SyncConfig,
     )
+    from airflow_provider_wix.utils.json_lines import ExportTarget
 
 __all__ = ["ExternalCalendarsClient"]
 
@@ -190,6 +191,27 @@ class ExternalCalendarsClient(WixClientBase):
             return payload
 
         return cast("Iterator[EventPage]", cursor_pages(fetch, method="list_events", items_key="events"))
+
+    def export_events(self, target: str | ExportTarget, *query: Any, **arguments: Any) -> int:
+        """Write the query's events to ``target`` as JSON Lines at about the server's speed; returns the count.
+
+        The fast path for an export of your own (``ListEventsOperator`` uses it): the next page is fetched
+        in a thread while this one is encoded in a single msgspec call and written, so memory holds about
+        two pages, and the file replaces ``target`` only once complete. ``target`` is a local path or an
+        Airflow ``ObjectStoragePath`` (s3://, gs://, ...). Takes an
+        :class:`~airflow_provider_wix.client.queries.EventQuery` or its arguments, as
+        :meth:`iter_event_pages` does. ``json.dumps`` per event over :meth:`iter_events` runs at about
+        half this speed (``make bench``, events_stream).
+        """
+        from pathlib import Path
+
+        from airflow_provider_wix.client.prefetch import prefetch
+        from airflow_provider_wix.utils.json_lines import write_json_lines
+
+        q = EventQuery.of(*query, **arguments)
+        pages: Iterator[EventPage] = iter(()) if q.matches_nothing else self.iter_event_pages(q)
+        path = Path(target) if isinstance(target, str) else target
+        return write_json_lines(path, (page.get("events", []) for page in prefetch(pages)))
 
     def iter_events(self, *query: Any, **arguments: Any) -> Iterator[Event]:
         """Events from all connected calendars in the query's window, sorted by start, lazily.

@@ -366,6 +366,7 @@ class WixHook(BaseHook):
     # Each takes an EventQuery or its arguments (from_, to, schedule_ids=None, ...).
     iter_event_pages = _client_method("client", _Calendars.iter_event_pages)
     iter_events = _client_method("client", _Calendars.iter_events)
+    export_events = _client_method("client", _Calendars.export_events)
     list_events = _client_method("client", _Calendars.list_events)
 
     iter_staff_members = _client_method("staff_client", _Staff.iter_staff_members)

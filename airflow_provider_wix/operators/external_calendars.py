@@ -692,17 +692,13 @@ class ListEventsOperator(WixBaseOperator):
         output = self._output_path()
         if query.matches_nothing:
             self.log.info("schedule_ids or user_ids is an empty list: no events to list")
-            pages: Iterator[EventPage] = iter(())
         else:
             self.log.info("Listing events from %s to %s", query.from_, query.to)
-            pages = self.hook.iter_event_pages(query)
         if output is None:
+            pages: Iterator[EventPage] = iter(()) if query.matches_nothing else self.hook.iter_event_pages(query)
             return self._collect(event for page in pages for event in page.get("events", []))
-        from airflow_provider_wix.client.prefetch import prefetch
-        from airflow_provider_wix.utils.json_lines import write_json_lines
-
         # Wix serves the next page while this one is encoded and written.
-        count = write_json_lines(output, (page.get("events", []) for page in prefetch(pages)))
+        count = self.hook.export_events(output, query)
         self.log.info("Wrote %d event(s) to %s", count, output)
         return {"count": count, "path": str(output)}
 

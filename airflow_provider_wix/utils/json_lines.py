@@ -9,13 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+    from typing import TypeAlias
 
     from airflow.sdk import ObjectStoragePath
+
+    #: Where an export can go: a local path or an Airflow ``ObjectStoragePath`` (s3://, gs://, file://).
+    ExportTarget: TypeAlias = Path | ObjectStoragePath
 
 __all__ = ["write_json_lines"]
 
 
-def write_json_lines(target: Path | ObjectStoragePath, batches: Iterable[Sequence[Mapping[str, Any]]]) -> int:
+def write_json_lines(target: ExportTarget, batches: Iterable[Sequence[Mapping[str, Any]]]) -> int:
     """Write each batch (a page) of events as JSON Lines to a temporary sibling, then move it onto ``target``.
 
     Only one page is in memory at a time and it is encoded in one call (msgspec, which Airflow's

@@ -6,6 +6,7 @@ format mistake that the scripted-server tests (which encode the client author's 
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
@@ -238,3 +239,26 @@ def test_wrong_credentials(wix_emulator):
         client = ExternalCalendarsClient(auth, wix_emulator.url)
         with client, pytest.raises(WixAuthenticationError, match=message):
             client.list_providers()
+
+
+def test_export_events_writes_every_event_page_by_page_as_json_lines(wix_emulator, wix, tmp_path):
+    for n in range(3):
+        provider = find_provider(wix.list_providers(), "microsoft")
+        wix_emulator.state.create_connection(provider["id"], staff(wix_emulator, n))
+    everything = wix.list_events(FROM, TO, page_size=1000)
+    target = tmp_path / "out" / "events.jsonl"
+    target.parent.mkdir()
+    target.write_text("stale\n")
+    wix_emulator.state.clear_request_log()
+
+    count = wix.export_events(str(target), FROM, TO, page_size=7)
+
+    lines = target.read_text().splitlines()
+    assert count == len(lines) == len(everything) >= 30
+    assert [json.loads(line) for line in lines] == everything
+    assert len(api_requests(wix_emulator, "list_events")) == -(-len(everything) // 7)  # one request per page
+    assert [p.name for p in target.parent.iterdir()] == ["events.jsonl"]  # no temporary file left behind
+
+    assert wix.export_events(target, FROM, TO, schedule_ids=[]) == 0  # matches nothing: no request, empty file
+    assert target.read_text() == ""
+    assert len(api_requests(wix_emulator, "list_events")) == -(-len(everything) // 7)
