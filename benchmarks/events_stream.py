@@ -217,9 +217,9 @@ def run(ctx: Context) -> Result:
     )
     result.notes.append(
         f"server CPU {srv_us['bare']:.1f} us/ev; client CPU per event above (all threads of this process). "
-        "export_events (what ListEventsOperator uses) fetches the next page in a thread while it encodes and writes this one "
-        "(client/prefetch.py) and encodes a page in one msgspec call; the naive export waits for each page "
-        "and calls json.dumps per event."
+        "export_events (what ListEventsOperator uses) fetches the next page in a thread while it encodes and "
+        "writes this one (client/prefetch.py) and encodes a page in one msgspec call; the naive export waits "
+        "for each page and calls json.dumps per event."
     )
     result.details = {
         "events": count,
