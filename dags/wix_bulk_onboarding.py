@@ -19,8 +19,12 @@ from airflow_provider_wix.operators.external_calendars import ConnectByOAuthOper
 from airflow_provider_wix.sensors.external_calendars import WixOAuthCallbackSensor
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import jinja2
     from airflow.sdk import Context
+
+    from airflow_provider_wix.client.models import Connection
 
 #: The tasks of one ``onboard`` group, by their ids in the DAG.
 ONBOARD_TASKS = ["onboard.connect", "onboard.wait_for_owner", "onboard.configure_sync"]
@@ -84,8 +88,10 @@ class OwnerInvitation(BaseNotifier):
     def notify(self, context: Context) -> None:
         from airflow.sdk import BaseHook
 
-        url = context["oauth_url"]
-        schedule_id = context["wix_schedule_id"]
+        # ConnectByOAuthOperator calls its notifiers with these two keys added to the task context.
+        added: Mapping[str, Any] = context
+        url = added["oauth_url"]
+        schedule_id = added["wix_schedule_id"]
         try:
             BaseHook.get_connection(self.smtp_conn_id)
         except AirflowNotFoundException:
@@ -203,7 +209,7 @@ def wix_bulk_onboarding() -> None:
         hook = WixHook()
         providers = hook.list_providers()
         ids = [s["schedule_id"] for s in schedules]
-        connections: list[dict[str, Any]] = []
+        connections: list[Connection] = []
         for start in range(0, len(ids), 100):  # List Connections takes at most 100 schedule ids
             connections += hook.list_connections(schedule_ids=ids[start : start + 100])
 
@@ -363,7 +369,7 @@ def _validated(entries: object) -> tuple[list[dict[str, str]], list[str]]:
     return schedules, problems
 
 
-def _needs_owner_again(connection: dict[str, Any]) -> bool:
+def _needs_owner_again(connection: Mapping[str, Any]) -> bool:
     """Broken in a way only the owner can repair, by connecting again."""
     status = connection.get("status")
     return status == "DISCONNECTED" or (status == "ERROR" and connection.get("errorReason") in REONBOARD_ERROR_REASONS)

@@ -206,7 +206,7 @@ def wix_calendar_onboarding() -> None:
 
         import_from: str | list[str] | None = None
         if params["import_events"]:
-            import_from = _calendars_to_import(provider, connection_id, params["import_calendars"])
+            import_from = _calendars_to_import(provider, connection["id"], params["import_calendars"])
         export_to = None if params["export"] == "none" else params["export"]
 
         from airflow_provider_wix.client.models import build_sync_config

@@ -31,6 +31,8 @@ import requests
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from airflow_provider_wix.client.models import Event
+
 REPO = Path(__file__).resolve().parent.parent
 DAG_ID = "wix_calendar_onboarding"
 USERNAME = PASSWORD = "admin"
@@ -471,7 +473,7 @@ class Demo:
 
     # -- the summary --------------------------------------------------------------------------------
 
-    def emulator_events(self, schedule_id: str, window: dict[str, str], own_pi: bool) -> list[dict[str, Any]]:
+    def emulator_events(self, schedule_id: str, window: dict[str, str], own_pi: bool) -> list[Event]:
         """What Wix itself lists for the same schedule and window, read with the provider's plain client."""
         from airflow_provider_wix.client import ApiKeyAuth, ExternalCalendarsClient
 

@@ -12,7 +12,7 @@ from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
 from airflow_provider_wix.operators.base import WixHookMixin
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from airflow.sdk import Context
 
@@ -52,7 +52,7 @@ _NO_EVENT = "The trigger sent no event."
 _DEFER_TIMEOUT_MARGIN = timedelta(minutes=5)
 
 
-def explain_connection_problem(connection: dict[str, Any]) -> str:
+def explain_connection_problem(connection: Mapping[str, Any]) -> str:
     """Say in words why a connection in ``ERROR`` or ``DISCONNECTED`` cannot be used."""
     status = connection.get("status")
     if status == "DISCONNECTED":
