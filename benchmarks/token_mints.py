@@ -40,7 +40,7 @@ SLOW = False
 THREADS = 8
 SHORT_TTL = 2  # seconds (the emulator's token lifetime for the expiry scenario)
 
-# What one onboarding needs from the API (DESIGN.md "Requests"): a token, List Providers, Connect By
+# What one onboarding needs from the API (the "Requests" target): a token, List Providers, Connect By
 # OAuth, Get Connection after the callback, Update Sync Config, Get Connection until SYNCED (once, as
 # the emulator syncs at once here) and one page of List Events.
 MINIMUM = {

@@ -3,7 +3,7 @@
 Shows the design's target "1,000 waiting sensors must cost the triggerer under a tenth of one core,
 well under 100 KB each". K deferred ``WixOAuthCallbackSensor`` tasks (one mapped task) wait with
 ``poke_interval`` 300 s (the product's default; the callback pushes the wake-up) and, as the
-baseline, 5 s. Method of airflow3-notes.md §9.5: CPU seconds of the triggerer's whole process tree
+baseline, 5 s. Method: CPU seconds of the triggerer's whole process tree
 (supervisor, TriggerRunner subprocess, log server) over a fixed window with psutil, minus the idle
 rate; RSS growth of the tree per trigger.
 

@@ -1,4 +1,4 @@
-"""WixHook: Airflow connection -> client, every DESIGN.md method over HTTP, test_connection, masking."""
+"""WixHook: Airflow connection -> client, every hook method over HTTP, test_connection, masking."""
 
 from __future__ import annotations
 
