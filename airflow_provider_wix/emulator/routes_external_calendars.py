@@ -6,6 +6,8 @@ dependency of the router); what a call means is in ``wix_behaviour.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -51,8 +53,7 @@ async def list_connections(request: Request, state: State) -> Response:
 async def connect_by_oauth(request: Request, state: State) -> Response:
     body = await json_body(request)
     violations: list[FieldViolation] = []
-    provider_id = require_guid(body, "providerId", violations)
-    schedule_id = require_guid(body, "scheduleId", violations)
+    provider_id, schedule_id = _provider_and_schedule(body, violations)
     redirect_url = require_string(body, "redirectUrl", violations)
     if redirect_url and not is_web_url(redirect_url):
         violations.append(FieldViolation("redirectUrl", "must be a valid URL", "FORMAT", {"expected": "WEB_URL"}))
@@ -65,14 +66,18 @@ async def connect_by_oauth(request: Request, state: State) -> Response:
 async def connect_by_credentials(request: Request, state: State) -> Response:
     body = await json_body(request)
     violations: list[FieldViolation] = []
-    provider_id = require_guid(body, "providerId", violations)
-    schedule_id = require_guid(body, "scheduleId", violations)
+    provider_id, schedule_id = _provider_and_schedule(body, violations)
     email = require_string(body, "email", violations)
     if email and not EMAIL_RE.match(email):
         violations.append(FieldViolation("email", "must be a valid email", "FORMAT", {"expected": "EMAIL"}))
     password = require_string(body, "password", violations)
     raise_violations(violations)
     return json_response(state.connect_by_credentials(provider_id, schedule_id, email, password))
+
+
+def _provider_and_schedule(body: dict[str, Any], violations: list[FieldViolation]) -> tuple[str, str]:
+    """The ``providerId`` and ``scheduleId`` GUIDs both Connect methods require."""
+    return require_guid(body, "providerId", violations), require_guid(body, "scheduleId", violations)
 
 
 @router.get("/connections/{connection_id}", name="get_connection")

@@ -18,39 +18,24 @@ from airflow_provider_wix.emulator.config import EmulatorConfig
 from airflow_provider_wix.emulator.model import (
     APPLE_PROVIDER_ID,
     BUSINESS_SCHEDULE_ID,
-    CONNECTION_STATUSES,
-    ERROR_REASONS,
     GOOGLE_PROVIDER_ID,
     MICROSOFT_PROVIDER_ID,
-    OAUTH_DECISIONS,
-    Calendar,
-    Connection,
     EventQuery,
-    OAuthFlow,
-    Principal,
     Provider,
-    Schedule,
 )
 from airflow_provider_wix.emulator.seeding import SeedingApi
 from airflow_provider_wix.emulator.wix_behaviour import WixBehaviour
 
+# What users import from here besides EmulatorState; the site's other objects are in model.py.
 __all__ = [
     "APPLE_PROVIDER_ID",
     "BUSINESS_SCHEDULE_ID",
-    "CONNECTION_STATUSES",
-    "ERROR_REASONS",
     "GOOGLE_PROVIDER_ID",
     "MICROSOFT_PROVIDER_ID",
-    "OAUTH_DECISIONS",
-    "Calendar",
-    "Connection",
     "EmulatorConfig",
     "EmulatorState",
     "EventQuery",
-    "OAuthFlow",
-    "Principal",
     "Provider",
-    "Schedule",
 ]
 
 

@@ -93,10 +93,18 @@ def guid_list(values: list[str], name: str, violations: list[FieldViolation]) ->
     return tuple(values)
 
 
-def require_guid(body: dict[str, Any], name: str, violations: list[FieldViolation]) -> str:
+def _required(body: dict[str, Any], name: str, violations: list[FieldViolation]) -> Any:
+    """The field's value, or ``None`` with a REQUIRED_FIELD violation when it is missing or empty."""
     value = body.get(name)
     if value is None or value == "":
         violations.append(FieldViolation(name, "is required", "REQUIRED_FIELD"))
+        return None
+    return value
+
+
+def require_guid(body: dict[str, Any], name: str, violations: list[FieldViolation]) -> str:
+    value = _required(body, name, violations)
+    if value is None:
         return ""
     if not is_guid(value):
         violations.append(FieldViolation(name, "must be a valid GUID", "FORMAT", {"expected": "GUID"}))
@@ -105,9 +113,8 @@ def require_guid(body: dict[str, Any], name: str, violations: list[FieldViolatio
 
 
 def require_string(body: dict[str, Any], name: str, violations: list[FieldViolation]) -> str:
-    value = body.get(name)
-    if value is None or value == "":
-        violations.append(FieldViolation(name, "is required", "REQUIRED_FIELD"))
+    value = _required(body, name, violations)
+    if value is None:
         return ""
     if not isinstance(value, str):
         violations.append(FieldViolation(name, "must be a string", "FORMAT"))

@@ -444,7 +444,7 @@ class WixBehaviour(Site):
         every = cfg.all_day_every_days if conn.all_day_every_days is None else conn.all_day_every_days
         streams: list[EventStream] = []
         for cal in calendars:
-            common = {
+            fields = {
                 "schedule_id": conn.schedule_id,
                 "calendar_type": conn.calendar_type,
                 "calendar_name": cal.name,
@@ -453,24 +453,20 @@ class WixBehaviour(Site):
                 "provider_id": conn.provider_id,
             }
             if per_day > 0 and all_day is not True:
-                streams.append(
-                    EventStream.timed(
-                        events_per_day=per_day,
-                        key=f"{stable_hash(conn.id, cal.id, 'timed'):016x}",
-                        base=stable_hash(cfg.seed, conn.id, cal.id, "timed"),
-                        **common,
-                    )
-                )
+                ids = _stream_ids(cfg.seed, conn, cal.id, "timed")
+                streams.append(EventStream.timed(events_per_day=per_day, **ids, **fields))
             if every > 0 and all_day is not False:
-                streams.append(
-                    EventStream.all_day_every(
-                        days=every,
-                        key=f"{stable_hash(conn.id, cal.id, 'all-day'):016x}",
-                        base=stable_hash(cfg.seed, conn.id, cal.id, "all-day"),
-                        **common,
-                    )
-                )
+                ids = _stream_ids(cfg.seed, conn, cal.id, "all-day")
+                streams.append(EventStream.all_day_every(days=every, **ids, **fields))
         return streams
+
+
+def _stream_ids(seed: int, conn: Connection, calendar_id: str, kind: str) -> dict[str, Any]:
+    """A stream's resume-key id (stable across seeds) and its hash base (the seed's events)."""
+    return {
+        "key": f"{stable_hash(conn.id, calendar_id, kind):016x}",
+        "base": stable_hash(seed, conn.id, calendar_id, kind),
+    }
 
 
 def _imports(conn: Connection) -> dict[str, Any]:
