@@ -193,21 +193,34 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 class RequestLogMiddleware(_WixCallOnly):
-    """Every Wix API call in the state's request log, whatever happened to it (secrets redacted)."""
+    """Every Wix API call in the state's request log, whatever happened to it (secrets redacted).
+
+    The entry is recorded before the answer's last byte leaves, so a client that has its answer
+    finds the call in the log (tests count requests right after making them).
+    """
 
     async def handle(self, call: WixCall, scope: Scope, receive: Receive, send: Send) -> None:
         status: int | None = None
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self.state.record_request(self._entry(call, scope, status))
 
         async def send_tracking(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start" and status is None:
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()
             await send(message)
 
         try:
             await self.app(scope, receive, send_tracking)
         finally:
-            self.state.record_request(self._entry(call, scope, status))
+            record()  # no answer at all: a dropped connection, or a route that failed mid-answer
 
     @staticmethod
     def _entry(call: WixCall, scope: Scope, status: int | None) -> dict[str, Any]:

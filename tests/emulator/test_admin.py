@@ -178,3 +178,50 @@ def test_admin_routes_are_not_logged_and_not_authenticated(wix: WixHttp) -> None
     wix.admin("GET", "/state")
     wix.admin("GET", "/faults")
     assert wix.emulator.state.request_log() == []
+
+
+def test_a_call_is_in_the_request_log_before_its_answer_arrives() -> None:
+    """A client that has its answer finds the call logged (no race with the server thread).
+
+    Driven through the app's ASGI interface so the check runs at the exact moment the last byte of
+    the answer is handed to the server: over HTTP the race shows only now and then.
+    """
+    import asyncio
+    from typing import Any
+
+    from airflow_provider_wix.emulator import EmulatorState, create_app
+
+    state = EmulatorState()
+    app = create_app(state)
+    headers = [(b"authorization", state.config.api_key.encode()), (b"wix-site-id", state.config.site_id.encode())]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": f"{API}/providers",
+        "raw_path": f"{API}/providers".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+    logged_when_answered: list[int] = []
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+        elif not message.get("more_body", False):
+            logged_when_answered.append(len(state.request_log()))
+
+    asyncio.run(app(scope, receive, send))
+
+    assert statuses == [200]
+    assert logged_when_answered == [1]
+    assert [(e["route"], e["status"]) for e in state.request_log()] == [("list_providers", 200)]
