@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
-    from airflow_provider_wix.client.models import Connection
+    from airflow_provider_wix.client.models import CalendarConnection
 
 #: The tasks of one ``onboard`` group, by their ids in the DAG.
 ONBOARD_TASKS = ["onboard.connect", "onboard.wait_for_owner", "onboard.configure_sync"]
@@ -209,7 +209,7 @@ def wix_bulk_onboarding() -> None:
         hook = WixHook()
         providers = hook.list_providers()
         ids = [s["schedule_id"] for s in schedules]
-        connections: list[Connection] = []
+        connections: list[CalendarConnection] = []
         for start in range(0, len(ids), 100):  # List Connections takes at most 100 schedule ids
             connections += hook.list_connections(schedule_ids=ids[start : start + 100])
 
@@ -279,7 +279,7 @@ def wix_bulk_onboarding() -> None:
     onboard.expand_kwargs(to_onboard) >> report()
 
 
-def _assess(schedule: dict[str, str], providers: list[Any], connections: list[dict[str, Any]]) -> dict[str, Any]:
+def _assess(schedule: dict[str, str], providers: list[Any], connections: list[CalendarConnection]) -> dict[str, Any]:
     """One schedule's row of the assessment: ``skipped`` (healthy), ``onboard`` (new or broken) or ``failed``."""
     from airflow_provider_wix.client.errors import WixInvalidRequestError
     from airflow_provider_wix.client.models import find_provider
