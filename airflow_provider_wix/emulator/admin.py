@@ -42,7 +42,7 @@ from fastapi.responses import Response
 
 from airflow_provider_wix.emulator.config import EmulatorConfig
 from airflow_provider_wix.emulator.deps import State
-from airflow_provider_wix.emulator.errors import WixError
+from airflow_provider_wix.emulator.errors import WixErrorReply
 from airflow_provider_wix.emulator.faults import FaultRule, parse_fault_spec
 from airflow_provider_wix.emulator.wire import json_body, json_response
 
@@ -69,7 +69,7 @@ def admin_error_response(message: str, status: int = 400) -> Response:
 async def _body(request: Request) -> dict[str, Any]:
     try:
         return await json_body(request)
-    except WixError as exc:
+    except WixErrorReply as exc:
         raise AdminError(exc.message) from None
 
 
@@ -243,7 +243,7 @@ def _admin_answer(action: Callable[[], Any]) -> Response:
     """Admin conventions: ``{"error": ...}`` with the status (404 for an unknown staff member)."""
     try:
         return json_response(action())
-    except WixError as exc:
+    except WixErrorReply as exc:
         return admin_error_response(exc.message, exc.status)
 
 

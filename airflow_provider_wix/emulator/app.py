@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider_wix.emulator import admin, consent
 from airflow_provider_wix.emulator.edge import install_edge
-from airflow_provider_wix.emulator.errors import WixError, not_found
+from airflow_provider_wix.emulator.errors import WixErrorReply, not_found
 from airflow_provider_wix.emulator.wire import error_response, system_error_response
 from airflow_provider_wix.emulator.wix_api import WIX_API_ROUTERS
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 async def _wix_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, WixError)
+    assert isinstance(exc, WixErrorReply)
     return error_response(exc)
 
 
@@ -42,11 +42,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code in (404, 405):  # Wix's gateway answers 404 for any unknown method + path
         return error_response(not_found(f"No route for {request.method} {request.url.path}"))
-    return error_response(WixError(exc.status_code, str(exc.detail)))
+    return error_response(WixErrorReply(exc.status_code, str(exc.detail)))
 
 
 async def _request_invalid(request: Request, exc: Exception) -> Response:
-    return error_response(WixError(400, "INVALID_ARGUMENT: bad request"))
+    return error_response(WixErrorReply(400, "INVALID_ARGUMENT: bad request"))
 
 
 async def _value_error(request: Request, exc: Exception) -> Response:
@@ -73,7 +73,7 @@ def create_app(state: EmulatorState) -> FastAPI:
     app.state.emulator = state
     for router in (*WIX_API_ROUTERS, consent.router, admin.router):
         app.include_router(router)
-    app.add_exception_handler(WixError, _wix_error)
+    app.add_exception_handler(WixErrorReply, _wix_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(ValueError, _value_error)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from airflow_provider_wix.emulator.deps import State
-from airflow_provider_wix.emulator.errors import WixError
+from airflow_provider_wix.emulator.errors import WixErrorReply
 
 __all__ = ["CONSENT_PATH", "router"]
 
@@ -30,7 +30,7 @@ async def consent_page(request: Request, flow_id: str, state: State) -> Response
             location = state.decide_oauth(flow_id, decision, email=request.query_params.get("email"))
             return RedirectResponse(location, status_code=302)
         info = state.describe_flow(flow_id)
-    except WixError as exc:
+    except WixErrorReply as exc:
         return _error_page(exc)
     flow = info["flow"]
     provider = html.escape(info["provider_name"])
@@ -57,12 +57,12 @@ async def consent_decision(request: Request, flow_id: str, state: State) -> Resp
     decision = form.get("decision") or request.query_params.get("decision") or ""
     try:
         location = state.decide_oauth(flow_id, decision, email=form.get("email") or None)
-    except WixError as exc:
+    except WixErrorReply as exc:
         return _error_page(exc)
     return RedirectResponse(location, status_code=303)
 
 
-def _error_page(exc: WixError) -> HTMLResponse:
+def _error_page(exc: WixErrorReply) -> HTMLResponse:
     return _page("Consent", f"<h1>{html.escape(exc.message)}</h1>", exc.status)
 
 

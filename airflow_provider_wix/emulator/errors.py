@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = [
     "FieldViolation",
-    "WixError",
+    "WixErrorReply",
     "application_error",
     "not_found",
     "permission_denied",
@@ -62,8 +62,9 @@ class FieldViolation:
 
 
 @dataclass(eq=False)  # exceptions must stay hashable
-class WixError(Exception):
-    """An error answer: the state raises it, the HTTP layer renders ``body()`` with ``status``."""
+class WixErrorReply(Exception):
+    """An error answer the emulator sends: the state raises it, the HTTP layer renders ``body()`` with
+    ``status``. (The client's ``WixError`` is what a caller gets from such an answer; they share no code.)"""
 
     status: int
     message: str
@@ -96,32 +97,32 @@ class WixError(Exception):
         }
 
 
-def application_error(status: int, code: str, description: str) -> WixError:
+def application_error(status: int, code: str, description: str) -> WixErrorReply:
     """A documented application error, e.g. 428 ``NOT_SUPPORTED_BY_PROVIDER``."""
-    return WixError(status, description, code=code, description=description)
+    return WixErrorReply(status, description, code=code, description=description)
 
 
-def validation_error(*violations: FieldViolation) -> WixError:
+def validation_error(*violations: FieldViolation) -> WixErrorReply:
     """A 400 with field violations; the message names the first one, like Wix does."""
     first = violations[0]
-    return WixError(400, f'INVALID_ARGUMENT: "{first.field}" {first.description}', violations=list(violations))
+    return WixErrorReply(400, f'INVALID_ARGUMENT: "{first.field}" {first.description}', violations=list(violations))
 
 
-def not_found(message: str) -> WixError:
-    return WixError(404, message)
+def not_found(message: str) -> WixErrorReply:
+    return WixErrorReply(404, message)
 
 
-def unauthenticated(message: str) -> WixError:
-    return WixError(401, message)
+def unauthenticated(message: str) -> WixErrorReply:
+    return WixErrorReply(401, message)
 
 
-def permission_denied(message: str) -> WixError:
-    return WixError(403, message)
+def permission_denied(message: str) -> WixErrorReply:
+    return WixErrorReply(403, message)
 
 
-def rate_limited(retry_after: int) -> WixError:
-    return WixError(429, "Too many requests", headers={"Retry-After": str(retry_after)})
+def rate_limited(retry_after: int) -> WixErrorReply:
+    return WixErrorReply(429, "Too many requests", headers={"Retry-After": str(retry_after)})
 
 
-def system_error(status: int = 500) -> WixError:
-    return WixError(status, "")
+def system_error(status: int = 500) -> WixErrorReply:
+    return WixErrorReply(status, "")

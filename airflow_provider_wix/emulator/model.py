@@ -27,12 +27,12 @@ __all__ = [
     "MICROSOFT_PROVIDER_ID",
     "OAUTH_DECISIONS",
     "Calendar",
-    "Connection",
-    "EventQuery",
+    "ListEventsQuery",
     "OAuthFlow",
     "Principal",
     "Provider",
     "Schedule",
+    "StoredConnection",
     "Token",
     "is_guid",
     "random_guid",
@@ -159,8 +159,9 @@ class Calendar:
 
 
 @dataclass
-class Connection:
-    """A schedule's link to an external account, plus the emulator's generation knobs."""
+class StoredConnection:
+    """The emulator's stored Wix connection: a schedule's link to an external account, plus the emulator's
+    generation knobs (not an Airflow connection, nor the client's ``CalendarConnection`` payload)."""
 
     id: str
     provider_id: str
@@ -239,8 +240,8 @@ class Principal:
 
 
 @dataclass(frozen=True)
-class EventQuery:
-    """A List Events query in normalised form (what a cursor carries)."""
+class ListEventsQuery:
+    """A List Events query as the emulator reads it, normalised (what a cursor carries)."""
 
     from_ms: int
     to_ms: int
@@ -262,7 +263,7 @@ class EventQuery:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> EventQuery:
+    def from_json(cls, data: dict[str, Any]) -> ListEventsQuery:
         return cls(
             from_ms=int(data["f"]),
             to_ms=int(data["t"]),

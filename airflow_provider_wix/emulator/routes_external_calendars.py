@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from airflow_provider_wix.emulator.deps import State, wix_auth
 from airflow_provider_wix.emulator.errors import FieldViolation
-from airflow_provider_wix.emulator.model import EMAIL_RE, EventQuery
+from airflow_provider_wix.emulator.model import EMAIL_RE, ListEventsQuery
 from airflow_provider_wix.emulator.wire import (
     guid_list,
     is_web_url,
@@ -114,7 +114,7 @@ async def list_events(request: Request, state: State) -> Response:
     return Response(body, media_type="application/json")
 
 
-def _event_query(request: Request, violations: list[FieldViolation]) -> EventQuery:
+def _event_query(request: Request, violations: list[FieldViolation]) -> ListEventsQuery:
     """A first page's query from its parameters (later pages carry theirs in the cursor)."""
     params = request.query_params
     from_ms = require_time(params.get("from"), "from", violations)
@@ -131,4 +131,4 @@ def _event_query(request: Request, violations: list[FieldViolation]) -> EventQue
             violations.append(
                 FieldViolation(f"fieldsets[{n}]", "must be NO_PI or OWN_PI", "INVALID_ENUM_VALUE", {"value": value})
             )
-    return EventQuery(from_ms, to_ms, schedule_ids, user_ids, all_day, "OWN_PI" in fieldsets, bool(partial))
+    return ListEventsQuery(from_ms, to_ms, schedule_ids, user_ids, all_day, "OWN_PI" in fieldsets, bool(partial))

@@ -23,10 +23,10 @@ from airflow_provider_wix.emulator.model import (
     BUILTIN_PROVIDERS,
     BUSINESS_SCHEDULE_ID,
     Calendar,
-    Connection,
     OAuthFlow,
     Provider,
     Schedule,
+    StoredConnection,
     Token,
     random_guid,
 )
@@ -92,7 +92,7 @@ class Site:
             self._providers: dict[str, Provider] = {p.id: p for p in BUILTIN_PROVIDERS if p.id in wanted}
             self._failing_providers: set[str] = set()
             self._schedules: dict[str, Schedule] = {}
-            self._connections: dict[str, Connection] = {}
+            self._connections: dict[str, StoredConnection] = {}
             self._flows: dict[str, OAuthFlow] = {}
             self._tokens: dict[str, Token] = {}
             self._log: deque[dict[str, Any]] = deque(maxlen=cfg.request_log_limit)
@@ -141,13 +141,13 @@ class Site:
             raise not_found(f"Schedule {schedule_id} not found")
         return schedule
 
-    def _connection(self, connection_id: str) -> Connection:
+    def _connection(self, connection_id: str) -> StoredConnection:
         conn = self._connections.get(connection_id)
         if conn is None:
             raise not_found(f"Connection {connection_id} not found")
         return conn
 
-    def _advanced(self, conn: Connection) -> Connection:
+    def _advanced(self, conn: StoredConnection) -> StoredConnection:
         """Move a syncing connection along CONNECTED -> SYNC_IN_PROGRESS -> SYNCED by elapsed time."""
         if conn.sync_started_at is None or conn.status not in ("CONNECTED", "SYNC_IN_PROGRESS"):
             return conn
@@ -160,7 +160,7 @@ class Site:
             conn.status = "SYNC_IN_PROGRESS"
         return conn
 
-    def _disconnect(self, conn: Connection) -> None:
+    def _disconnect(self, conn: StoredConnection) -> None:
         conn.status = "DISCONNECTED"
         conn.error_reason = None
         conn.sync_started_at = None
@@ -173,7 +173,7 @@ class Site:
         email: str | None,
         sync_config: dict[str, Any] | None,
         status: str,
-    ) -> Connection:
+    ) -> StoredConnection:
         """Create a connection; an active one for the same schedule and provider is replaced."""
         for old in self._connections.values():
             if old.schedule_id == schedule.id and old.provider_id == provider.id and old.status != "DISCONNECTED":
@@ -192,7 +192,7 @@ class Site:
         ]
         if email is None:
             email = schedule.owner_name.lower().replace(" ", ".") + "@example.com"
-        conn = Connection(
+        conn = StoredConnection(
             id=conn_id,
             provider_id=provider.id,
             calendar_type=provider.calendar_type,

@@ -20,7 +20,7 @@ from airflow_provider_wix.emulator.model import (
     BUSINESS_SCHEDULE_ID,
     GOOGLE_PROVIDER_ID,
     MICROSOFT_PROVIDER_ID,
-    EventQuery,
+    ListEventsQuery,
     Provider,
 )
 from airflow_provider_wix.emulator.seeding import SeedingApi
@@ -34,7 +34,7 @@ __all__ = [
     "MICROSOFT_PROVIDER_ID",
     "EmulatorConfig",
     "EmulatorState",
-    "EventQuery",
+    "ListEventsQuery",
     "Provider",
 ]
 

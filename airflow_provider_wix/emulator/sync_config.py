@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_wix.emulator.errors import FieldViolation, application_error, validation_error
 
 if TYPE_CHECKING:
-    from airflow_provider_wix.emulator.model import Connection, Provider
+    from airflow_provider_wix.emulator.model import Provider, StoredConnection
 
 __all__ = ["field_mask_paths", "validate_sync_config"]
 
@@ -47,7 +47,7 @@ def field_mask_paths(field_mask: Any) -> list[str] | None:
     return paths
 
 
-def validate_sync_config(conn: Connection, provider: Provider, cfg: Any) -> dict[str, Any]:
+def validate_sync_config(conn: StoredConnection, provider: Provider, cfg: Any) -> dict[str, Any]:
     """Check a ConnectionSyncConfig's shape (400) and the provider's features (428); the normalised config."""
     if not isinstance(cfg, dict):
         raise validation_error(FieldViolation("syncConfig", "is required", "REQUIRED_FIELD"))
@@ -68,7 +68,9 @@ def validate_sync_config(conn: Connection, provider: Provider, cfg: Any) -> dict
     return out
 
 
-def _validate_part(conn: Connection, key: str, modes: tuple[str, str], part: Any) -> tuple[dict[str, Any], str | None]:
+def _validate_part(
+    conn: StoredConnection, key: str, modes: tuple[str, str], part: Any
+) -> tuple[dict[str, Any], str | None]:
     """One part's shape: ``enabled`` and at most one mode (one is required when enabled)."""
     where = f"syncConfig.{key}"
     if not isinstance(part, dict):
@@ -94,7 +96,7 @@ def _validate_part(conn: Connection, key: str, modes: tuple[str, str], part: Any
     return normalised, mode
 
 
-def _validate_calendar_list(conn: Connection, value: Any, where: str) -> list[dict[str, Any]]:
+def _validate_calendar_list(conn: StoredConnection, value: Any, where: str) -> list[dict[str, Any]]:
     field_name = f"{where}.calendars.calendars"
     items = value.get("calendars") if isinstance(value, dict) else None
     if not isinstance(items, list) or not items:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from fastapi.responses import Response
 
-from airflow_provider_wix.emulator.errors import FieldViolation, WixError, validation_error
+from airflow_provider_wix.emulator.errors import FieldViolation, WixErrorReply, validation_error
 from airflow_provider_wix.emulator.events import parse_rfc3339_ms
 from airflow_provider_wix.emulator.model import is_guid
 
@@ -44,7 +44,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
-def error_response(exc: WixError) -> Response:
+def error_response(exc: WixErrorReply) -> Response:
     return json_response(exc.body(), exc.status, exc.headers or None)
 
 
@@ -61,9 +61,9 @@ async def json_body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(raw)
     except ValueError:
-        raise WixError(400, "INVALID_ARGUMENT: the request body is not valid JSON") from None
+        raise WixErrorReply(400, "INVALID_ARGUMENT: the request body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise WixError(400, "INVALID_ARGUMENT: the request body must be a JSON object")
+        raise WixErrorReply(400, "INVALID_ARGUMENT: the request body must be a JSON object")
     return data
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from airflow_provider_wix.emulator.errors import (
     FieldViolation,
-    WixError,
+    WixErrorReply,
     application_error,
     permission_denied,
     system_error,
@@ -35,11 +35,11 @@ from airflow_provider_wix.emulator.events import (
 )
 from airflow_provider_wix.emulator.model import (
     OAUTH_DECISIONS,
-    Connection,
-    EventQuery,
+    ListEventsQuery,
     OAuthFlow,
     Principal,
     Schedule,
+    StoredConnection,
     Token,
 )
 from airflow_provider_wix.emulator.site import OAUTH_DEFAULT_SYNC_CONFIG, Site
@@ -254,7 +254,7 @@ class WixBehaviour(Site):
             return {"connection": conn.to_json()}
 
     def list_events_page(
-        self, query: EventQuery | None = None, *, cursor: str | None = None, limit: int | None = None
+        self, query: ListEventsQuery | None = None, *, cursor: str | None = None, limit: int | None = None
     ) -> dict[str, Any]:
         """One page of List Events. With ``cursor`` the query comes from it; ``limit`` may change."""
         query, streams, items, tail = self._events_page(query, cursor, limit)
@@ -262,7 +262,7 @@ class WixBehaviour(Site):
         return {"events": events, **tail}
 
     def list_events_page_json(
-        self, query: EventQuery | None = None, *, cursor: str | None = None, limit: int | None = None
+        self, query: ListEventsQuery | None = None, *, cursor: str | None = None, limit: int | None = None
     ) -> bytes:
         """``list_events_page`` encoded as the response body (rendered without building dicts)."""
         query, streams, items, tail = self._events_page(query, cursor, limit)
@@ -272,14 +272,14 @@ class WixBehaviour(Site):
         return f'{{"events":[{events}],{rest[1:]}'.encode()
 
     def _events_page(
-        self, query: EventQuery | None, cursor: str | None, limit: int | None
-    ) -> tuple[EventQuery, list[EventStream], list[Item], dict[str, Any]]:
+        self, query: ListEventsQuery | None, cursor: str | None, limit: int | None
+    ) -> tuple[ListEventsQuery, list[EventStream], list[Item], dict[str, Any]]:
         """The streams and items of one page, and the response fields after ``events``."""
         after: tuple[int, str, int] | None = None
         if cursor:
             try:
                 data = self._cursors.decode(cursor)
-                query = EventQuery.from_json(data["q"])
+                query = ListEventsQuery.from_json(data["q"])
                 key = data["k"]
                 after = (int(key[0]), str(key[1]), int(key[2]))
                 if limit is None:
@@ -321,7 +321,7 @@ class WixBehaviour(Site):
 
         ``from_``/``to`` are datetimes, RFC 3339 strings or epoch milliseconds.
         """
-        query = EventQuery(
+        query = ListEventsQuery(
             _to_ms(from_),
             _to_ms(to),
             tuple(schedule_ids),
@@ -341,11 +341,11 @@ class WixBehaviour(Site):
         with self._lock:
             flow = self._flows.get(flow_id)
             if flow is None:
-                raise WixError(404, "This consent link is unknown")
+                raise WixErrorReply(404, "This consent link is unknown")
             if flow.status != "PENDING":
-                raise WixError(410, "This consent link has already been used")
+                raise WixErrorReply(410, "This consent link has already been used")
             if self.now() >= flow.expires_at:
-                raise WixError(410, "This consent link has expired")
+                raise WixErrorReply(410, "This consent link has expired")
             return dataclasses.replace(flow)
 
     def describe_flow(self, flow_id: str) -> dict[str, Any]:
@@ -365,7 +365,7 @@ class WixBehaviour(Site):
     def decide_oauth(self, flow_id: str, decision: str, *, email: str | None = None) -> str:
         """The owner's decision; returns the URL the browser is redirected to. Single use."""
         if decision not in OAUTH_DECISIONS:
-            raise WixError(400, f"decision must be one of {', '.join(OAUTH_DECISIONS)}")
+            raise WixErrorReply(400, f"decision must be one of {', '.join(OAUTH_DECISIONS)}")
         with self._lock:
             flow = self._flows.get(flow_id)
             self.oauth_flow(flow_id)  # 404 / 410
@@ -392,12 +392,12 @@ class WixBehaviour(Site):
             flow.location = location
             return location
 
-    def _premium_error(self) -> WixError:
+    def _premium_error(self) -> WixErrorReply:
         return application_error(
             403, "PREMIUM_FEATURE_NOT_ENABLED", "External calendars need a Wix Premium plan on this site"
         )
 
-    def _event_streams(self, query: EventQuery) -> tuple[list[EventStream], list[str]]:
+    def _event_streams(self, query: ListEventsQuery) -> tuple[list[EventStream], list[str]]:
         """The streams a query reads (SYNCED connections with import on), and providers that failed."""
         with self._lock:
             streams: list[EventStream] = []
@@ -414,7 +414,7 @@ class WixBehaviour(Site):
                 raise system_error(500)
             return streams, sorted(failed)
 
-    def _queried_connections(self, query: EventQuery) -> Iterator[tuple[Connection, Schedule]]:
+    def _queried_connections(self, query: ListEventsQuery) -> Iterator[tuple[StoredConnection, Schedule]]:
         """SYNCED connections importing events whose schedule (and owner) the query's filters select."""
         schedule_filter = set(query.schedule_ids)
         user_filter = set(query.user_ids)
@@ -431,7 +431,9 @@ class WixBehaviour(Site):
                 continue
             yield conn, schedule
 
-    def _connection_streams(self, conn: Connection, schedule: Schedule, all_day: bool | None) -> list[EventStream]:
+    def _connection_streams(
+        self, conn: StoredConnection, schedule: Schedule, all_day: bool | None
+    ) -> list[EventStream]:
         """A connection's imported calendars as event streams (timed, all-day or both, per ``all_day``)."""
         cfg = self._config
         imports = _imports(conn)
@@ -461,7 +463,7 @@ class WixBehaviour(Site):
         return streams
 
 
-def _stream_ids(seed: int, conn: Connection, calendar_id: str, kind: str) -> dict[str, Any]:
+def _stream_ids(seed: int, conn: StoredConnection, calendar_id: str, kind: str) -> dict[str, Any]:
     """A stream's resume-key id (stable across seeds) and its hash base (the seed's events)."""
     return {
         "key": f"{stable_hash(conn.id, calendar_id, kind):016x}",
@@ -469,6 +471,6 @@ def _stream_ids(seed: int, conn: Connection, calendar_id: str, kind: str) -> dic
     }
 
 
-def _imports(conn: Connection) -> dict[str, Any]:
+def _imports(conn: StoredConnection) -> dict[str, Any]:
     """The connection's ``listEventFromCalendars`` part (empty when it has none)."""
     return (conn.sync_config or {}).get("listEventFromCalendars") or {}

@@ -13,7 +13,7 @@ import pytest
 
 from airflow_provider_wix.emulator import APPLE_PROVIDER_ID, GOOGLE_PROVIDER_ID, MICROSOFT_PROVIDER_ID
 from airflow_provider_wix.emulator.events import parse_rfc3339_ms
-from airflow_provider_wix.emulator.state import EventQuery
+from airflow_provider_wix.emulator.state import ListEventsQuery
 from tests.emulator.conftest import API, WixHttp, violations
 
 WEEK = {"from": "2026-10-05T00:00:00.000Z", "to": "2026-10-12T00:00:00.000Z"}
@@ -88,7 +88,7 @@ def test_the_fast_json_renderer_equals_the_dict_renderer(wix: WixHttp, own_pi: b
     odd = state.add_schedule(owner_name='Zoë "Q" O\'Brien \\ ünïcode')
     state.create_connection(GOOGLE_PROVIDER_ID, odd.id)
     state.create_connection(APPLE_PROVIDER_ID, state.staff_schedules()[0].id)
-    query = EventQuery(ms("2026-10-01T00:00:00Z"), ms("2026-11-01T00:00:00Z"), own_pi=own_pi)
+    query = ListEventsQuery(ms("2026-10-01T00:00:00Z"), ms("2026-11-01T00:00:00Z"), own_pi=own_pi)
     as_dicts = state.list_events_page(query, limit=1000)
     assert any(e.get("allDay") for e in as_dicts["events"]) and len(as_dicts["events"]) > 200
     assert json.loads(state.list_events_page_json(query, limit=1000)) == as_dicts
