@@ -1,4 +1,4 @@
-"""Daily onboarding pipeline: invite every listed owner whose calendar is not (or no longer) connected."""
+"""Daily onboarding pipeline: invite every staff member whose calendar is not (or no longer) connected."""
 
 from __future__ import annotations
 
@@ -31,8 +31,11 @@ ONBOARD_TASKS = ["onboard.connect", "onboard.wait_for_owner", "onboard.configure
 
 log = logging.getLogger("wix_bulk_onboarding")
 
-#: Airflow Variable with the schedules to onboard, when the run gives no ``schedules_file``.
+#: Airflow Variable with the schedules to onboard instead of the site's staff, when the run gives no
+#: ``schedules_file``.
 SCHEDULES_VARIABLE = "wix_onboarding_schedules"
+# What the trigger form offers for staff discovered from Wix (see find_provider).
+PROVIDERS = {"Google": "GOOGLE", "Microsoft": "MICROSOFT", "Apple": "I_CAL"}
 # Connections that broke for good: only the owner can fix them, by connecting again.
 REONBOARD_ERROR_REASONS = ("TOKEN_REVOKED", "EXTERNAL_CALENDAR_DELETED")
 OUTCOMES = ("connected", "declined", "timed_out", "failed", "skipped")
@@ -40,22 +43,32 @@ OUTCOMES = ("connected", "declined", "timed_out", "failed", "skipped")
 DOC_MD = f"""
 # Bulk onboarding of external calendars (Wix Bookings)
 
-Runs daily. Reads the schedules to onboard, each `{{"schedule_id", "owner_email", "provider"}}`,
-from the JSON file given by the `schedules_file` param, or else from the Airflow Variable
-`{SCHEDULES_VARIABLE}` (a JSON list). Then:
+Runs daily. `load_schedules` finds who to onboard: by default **the site's staff** (Query Staff
+Members: every staff member who provides services, with their e-mail and the schedule External
+Calendars connects), optionally narrowed by the `staff` param (e-mails or names) or by
+`staff_changed_since`; they are invited to the `provider` param's calendar. A hire shows up on the
+next run with nobody editing a list. To onboard a hand-kept list instead, give a JSON file in the
+`schedules_file` param or set the Airflow Variable `{SCHEDULES_VARIABLE}`: a JSON list of
+`{{"schedule_id", "owner_email", "provider", "name"?}}`. Then:
 
 1. `assess_schedules` asks Wix (List Connections) which schedules already have a healthy connection
-   of their provider (`CONNECTED`, `SYNC_IN_PROGRESS`, `SYNCED`): those are **skipped**. A connection
-   that broke for good (`ERROR` with `TOKEN_REVOKED` or `EXTERNAL_CALENDAR_DELETED`, or
-   `DISCONNECTED` after the schedule changed owner) needs the owner again, so it is **re-onboarded**.
+   (`CONNECTED`, `SYNC_IN_PROGRESS`, `SYNCED`; for staff of any provider, for a list of its
+   provider): those are **skipped**. A connection that broke for good (`ERROR` with `TOKEN_REVOKED`
+   or `EXTERNAL_CALENDAR_DELETED`, or `DISCONNECTED` after the schedule changed owner) needs the
+   owner again, so it is **re-onboarded** (staff: with the provider they had connected).
 2. `onboard` is mapped, one group per schedule to onboard:
    `connect` (Connect By OAuth; the link is e-mailed to the owner through the SMTP provider when the
    connection `smtp_conn_id` exists, otherwise it is written to the task log) →
    `wait_for_owner` (deferred, holding no worker slot, up to `owner_wait_hours`) →
    `configure_sync` (Update Sync Config; skipped with the reason logged where the provider cannot).
-3. `report` runs whatever happened and returns one line per schedule:
+3. `report` runs whatever happened and returns one line per person (name and e-mail):
    `connected`, `declined`, `timed_out`, `failed` or `skipped`, with the reason. One owner declining
    or never answering does not affect the others.
+
+Wix hides staff e-mails from callers without the `BOOKINGS.STAFF_MEMBER_READ_PI` permission unless
+the site's staff contact information is public. Such staff are still invited: their link cannot be
+e-mailed, so the report says so and where the link is (the log of their `onboard.connect` task and
+its *Authorize calendar* button); pass it on by hand.
 
 Only one run is active at a time (`max_active_runs=1`), so an owner who has not answered yet is not
 invited twice; a run lasts at most `owner_wait_hours`, and the next daily run starts after it.
@@ -74,11 +87,12 @@ class OwnerInvitation(BaseNotifier):
     ``from_email`` extra.
     """
 
-    template_fields = ("to", "smtp_conn_id")
+    template_fields = ("to", "name", "smtp_conn_id")
 
-    def __init__(self, *, to: str, smtp_conn_id: str = "smtp_default") -> None:
+    def __init__(self, *, to: str, name: str = "", smtp_conn_id: str = "smtp_default") -> None:
         super().__init__()
         self.to = to
+        self.name = name
         self.smtp_conn_id = smtp_conn_id
 
     def __call__(self, *args: Any) -> None:
@@ -92,14 +106,22 @@ class OwnerInvitation(BaseNotifier):
         added: Mapping[str, Any] = context
         url = added["oauth_url"]
         schedule_id = added["wix_schedule_id"]
+        who = self.name or f"the owner of schedule {schedule_id}"
+        if not self.to:
+            log.warning(
+                "Wix shows no e-mail for %s, so the link cannot be e-mailed: pass it on by hand: %s",
+                who,
+                url,
+            )
+            return
         try:
             BaseHook.get_connection(self.smtp_conn_id)
         except AirflowNotFoundException:
             log.warning(
-                "No SMTP connection %r, so the link is not e-mailed. Send it to %s for schedule %s: %s",
+                "No SMTP connection %r, so the link is not e-mailed. Send it to %s (%s): %s",
                 self.smtp_conn_id,
+                who,
                 self.to,
-                schedule_id,
                 url,
             )
             return
@@ -116,7 +138,7 @@ class OwnerInvitation(BaseNotifier):
                 "once.</p>"
             ),
         ).notify(context)
-        log.info("E-mailed the authorization link for schedule %s to %s", schedule_id, self.to)
+        log.info("E-mailed the authorization link for %s to %s", who, self.to)
 
 
 class WaitForOwner(WixOAuthCallbackSensor):
@@ -148,8 +170,31 @@ class WaitForOwner(WixOAuthCallbackSensor):
             None,
             type=["null", "string"],
             title="Schedules file",
-            description=f"Path of a JSON file with the schedules to onboard: a list of "
-            f'{{"schedule_id", "owner_email", "provider"}}. Empty: the Variable {SCHEDULES_VARIABLE}.',
+            description=f"Path of a JSON file with the schedules to onboard instead of the site's staff: a "
+            f'list of {{"schedule_id", "owner_email", "provider"}}. Empty: the Variable {SCHEDULES_VARIABLE} '
+            "if it is set, else the staff members Wix lists.",
+        ),
+        "provider": Param(
+            "Google",
+            type="string",
+            enum=list(PROVIDERS),
+            title="Calendar provider for staff",
+            description="The calendar staff members are invited to connect (a list file names its own).",
+        ),
+        "staff": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Only these staff members",
+            description="E-mails or names as shown in Wix Bookings (case does not matter). Empty: every "
+            "staff member who provides services.",
+        ),
+        "staff_changed_since": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Only staff added or changed since",
+            description="Consider only staff members created or updated at or after this time.",
         ),
         "owner_wait_hours": Param(
             72,
@@ -178,18 +223,22 @@ class WaitForOwner(WixOAuthCallbackSensor):
 )
 def wix_bulk_onboarding() -> None:
     @task
-    def load_schedules(**context: Any) -> list[dict[str, str]]:
-        """Read and check the list up front: a bad entry is a configuration error, not a Wix one."""
+    def load_schedules(**context: Any) -> list[dict[str, Any]]:
+        """Who to onboard: the site's staff, or a list. A bad list entry or staff filter fails here,
+        before anything is sent: it is a configuration error, not a Wix one."""
         from pathlib import Path
 
         from airflow.sdk import Variable
 
-        source = context["params"]["schedules_file"]
+        params = context["params"]
+        source = params["schedules_file"]
         if source:
             raw = json.loads(Path(source).expanduser().read_text(encoding="utf-8"))
         else:
             source = f"Variable {SCHEDULES_VARIABLE}"
-            raw = Variable.get(SCHEDULES_VARIABLE, default="[]", deserialize_json=True)
+            raw = Variable.get(SCHEDULES_VARIABLE, default=None, deserialize_json=True)
+            if raw is None:
+                return _staff_to_onboard(params)
         entries = raw.get("schedules", raw) if isinstance(raw, dict) else raw
         schedules, problems = _validated(entries)
         if problems:
@@ -198,11 +247,12 @@ def wix_bulk_onboarding() -> None:
         return schedules
 
     @task
-    def assess_schedules(schedules: list[dict[str, str]], **context: Any) -> list[dict[str, Any]]:
+    def assess_schedules(schedules: list[dict[str, Any]], **context: Any) -> list[dict[str, Any]]:
         """Decide per schedule: skip (healthy), onboard (new or broken), or report why it cannot be.
 
         Returns the arguments of one ``onboard`` group per schedule to onboard; the assessment of every
-        schedule and the owners' e-mails go to XCom keys ``assessment`` and ``owner_emails``.
+        schedule and the owners' e-mails and names go to XCom keys ``assessment``, ``owner_emails`` and
+        ``owner_names``.
         """
         from airflow_provider_wix.hooks.wix import WixHook
 
@@ -225,11 +275,12 @@ def wix_bulk_onboarding() -> None:
                 to_onboard.append(
                     {"schedule_id": schedule["schedule_id"], "provider_id": provider["id"], "provider": provider}
                 )
-            log.info("%s (%s): %s, %s", schedule["schedule_id"], row.get("provider"), row["decision"], row["reason"])
+            log.info("%s (%s): %s, %s", _person(schedule), row.get("provider"), row["decision"], row["reason"])
 
         ti = context["ti"]
         ti.xcom_push(key="assessment", value=assessment)
         ti.xcom_push(key="owner_emails", value={s["schedule_id"]: s["owner_email"] for s in schedules})
+        ti.xcom_push(key="owner_names", value={s["schedule_id"]: s.get("name", "") for s in schedules})
         return to_onboard
 
     @task_group(group_id="onboard")
@@ -240,6 +291,7 @@ def wix_bulk_onboarding() -> None:
             provider_id=provider_id,
             notifier=OwnerInvitation(
                 to="{{ ti.xcom_pull(task_ids='assess_schedules', key='owner_emails')[wix_schedule_id] }}",
+                name="{{ ti.xcom_pull(task_ids='assess_schedules', key='owner_names')[wix_schedule_id] }}",
                 smtp_conn_id="{{ params.smtp_conn_id }}",
             ),
             retries=0,  # a retry would send the owner a second link; Wix errors are retried by the client
@@ -279,7 +331,7 @@ def wix_bulk_onboarding() -> None:
     onboard.expand_kwargs(to_onboard) >> report()
 
 
-def _assess(schedule: dict[str, str], providers: list[Any], connections: list[CalendarConnection]) -> dict[str, Any]:
+def _assess(schedule: dict[str, Any], providers: list[Any], connections: list[CalendarConnection]) -> dict[str, Any]:
     """One schedule's row of the assessment: ``skipped`` (healthy), ``onboard`` (new or broken) or ``failed``."""
     from airflow_provider_wix.client.errors import WixInvalidRequestError
     from airflow_provider_wix.client.models import find_provider
@@ -291,17 +343,23 @@ def _assess(schedule: dict[str, str], providers: list[Any], connections: list[Ca
     except WixInvalidRequestError as exc:
         row["reason"] = str(exc)
         return row
-    row["provider"] = provider.get("name", schedule["provider"])
+    # Staff count as connected with any provider; a list entry names the provider it wants.
+    any_provider = schedule.get("source") == "staff"
     mine = [
         c
         for c in connections
-        if c.get("scheduleId") == schedule["schedule_id"] and c.get("providerId") == provider["id"]
+        if c.get("scheduleId") == schedule["schedule_id"] and (any_provider or c.get("providerId") == provider["id"])
     ]
     healthy = next((c for c in mine if c.get("status") in HEALTHY_STATUSES), None)
     broken = [c for c in mine if _needs_owner_again(c)]
     stuck = [c for c in mine if c.get("status") == "ERROR" and not _needs_owner_again(c)]
+    if any_provider and broken and healthy is None:
+        # Re-invite to the calendar they had connected, not to the run's default provider.
+        provider = next((p for p in providers if p.get("id") == broken[0].get("providerId")), provider)
+    row["provider"] = provider.get("name", schedule["provider"])
     if healthy is not None:
-        row.update(decision="skipped", reason=f"healthy: connection is {healthy.get('status')}")
+        healthy_name = next((p.get("name") for p in providers if p.get("id") == healthy.get("providerId")), "the")
+        row.update(decision="skipped", reason=f"healthy: {healthy_name} connection is {healthy.get('status')}")
         row["connection_id"] = healthy.get("id")
     elif "OAUTH" not in ((provider.get("features") or {}).get("connectMethods") or []):
         row["reason"] = (
@@ -320,6 +378,7 @@ def _assess(schedule: dict[str, str], providers: list[Any], connections: list[Ca
 def _report_line(row: dict[str, Any], ti: Any, states: dict[str, Any], wait_hours: float) -> dict[str, Any]:
     """The report's line for one assessed schedule: its outcome, read from its mapped onboard tasks."""
     line = {k: row.get(k) for k in ("schedule_id", "owner_email", "provider", "reason")}
+    line.update(name=row.get("name", ""), person=_person(row))
     if row["decision"] != "onboard":
         line.update(outcome=row["decision"], detail=row["reason"], connection_id=row.get("connection_id"))
     else:
@@ -336,8 +395,77 @@ def _report_line(row: dict[str, Any], ti: Any, states: dict[str, Any], wait_hour
                 wait_hours,
             )
         )
-    log.info("%-10s %s %s: %s", line["outcome"], line["schedule_id"], line["owner_email"], line["detail"])
+        if not row.get("owner_email") and states.get(f"onboard.connect_{index}") == "success":
+            line["link"] = (
+                f"Wix shows no e-mail for {line['person']}, so the link was not e-mailed: pass it on by hand. "
+                f"It is in the log of task onboard.connect, map index {index}, and behind that task's "
+                "'Authorize calendar' button."
+            )
+    log.info("%-10s %s: %s", line["outcome"], line["person"], line["detail"])
+    if line.get("link"):
+        log.warning("%s", line["link"])
     return line
+
+
+def _staff_to_onboard(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The site's service providers (optionally only ``params.staff`` or those changed since a time)."""
+    from airflow_provider_wix.client.errors import WixInvalidRequestError
+    from airflow_provider_wix.client.models import HIDDEN_EMAIL_REASON, StaffMember, find_staff_member
+    from airflow_provider_wix.hooks.wix import WixHook
+
+    try:
+        staff = WixHook().query_staff_members(
+            service_providers=True, changed_since=params.get("staff_changed_since") or None
+        )
+    except WixInvalidRequestError as exc:
+        raise AirflowFailException(f"staff_changed_since: {exc}") from None
+    wanted = [str(key) for key in params.get("staff") or [] if str(key).strip()]
+    if wanted:
+        chosen: list[StaffMember] = []
+        problems: list[str] = []
+        for key in wanted:
+            try:
+                member = find_staff_member(staff, key)
+            except WixInvalidRequestError as exc:
+                problems.append(str(exc))
+                continue
+            if member not in chosen:
+                chosen.append(member)
+        if problems:
+            raise AirflowFailException(f"The staff param names {len(problems)} unclear staff: " + " | ".join(problems))
+        staff = chosen
+    entries: list[dict[str, Any]] = []
+    for member in staff:
+        if not member.schedule_id:
+            log.warning("Wix sent no events schedule for %s: skipped", member.label)
+            continue
+        entries.append(
+            {
+                "schedule_id": member.schedule_id.lower(),
+                "owner_email": member.email,
+                "provider": PROVIDERS[params["provider"]],
+                "name": member.name,
+                "staff_member_id": member.id,
+                "source": "staff",
+            }
+        )
+    hidden = [e["name"] for e in entries if not e["owner_email"]]
+    log.info("%d staff member(s) to check, from Query Staff Members", len(entries))
+    if hidden:
+        log.warning(
+            "No visible e-mail for %s: their links will have to be passed on by hand. %s.",
+            ", ".join(hidden),
+            HIDDEN_EMAIL_REASON,
+        )
+    return entries
+
+
+def _person(row: Mapping[str, Any]) -> str:
+    """How a report names someone: ``Name <e-mail>``, else whichever is known, else the schedule."""
+    name, email = row.get("name") or "", row.get("owner_email") or ""
+    if name and email:
+        return f"{name} <{email}>"
+    return name or email or f"schedule {row.get('schedule_id')}"
 
 
 def _validated(entries: object) -> tuple[list[dict[str, str]], list[str]]:
@@ -365,7 +493,16 @@ def _validated(entries: object) -> tuple[list[dict[str, str]], list[str]]:
             problems.append(f"entry {n}: {exc}")
             continue
         seen.add(schedule_id)
-        schedules.append({"schedule_id": schedule_id, "owner_email": owner_email, "provider": provider})
+        name = str(entry.get("name") or "").strip()
+        schedules.append(
+            {
+                "schedule_id": schedule_id,
+                "owner_email": owner_email,
+                "provider": provider,
+                "name": name,
+                "source": "list",
+            }
+        )
     return schedules, problems
 
 

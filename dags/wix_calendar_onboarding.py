@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.sdk import Param, dag, task
@@ -22,6 +22,9 @@ from airflow_provider_wix.sensors.external_calendars import (
     WixOAuthCallbackSensor,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # What the trigger form offers, and the name List Providers is searched with (see find_provider).
 PROVIDERS = {"Google": "GOOGLE", "Microsoft": "MICROSOFT", "Apple": "I_CAL"}
@@ -36,8 +39,14 @@ DOC_MD = """
 Connects **one** Wix schedule (a staff member's, or the business schedule) to the owner's Google,
 Microsoft or Apple calendar, configures what is synced, waits until Wix has synced, and lists the
 imported events. Trigger it from the UI: the form below the *Trigger* button is built from the params.
+Name the person by their e-mail or name as shown in Wix Bookings (`staff_member`), or give the
+schedule id itself (`schedule_id`, e.g. for the business schedule).
 
 Tasks:
+
+- `resolve_schedule`: the schedule to connect. A staff member's e-mail or name is looked up with
+  Query Staff Members (their `resource.eventsSchedule.id`); no match or several matches fail here,
+  before any link is created.
 
 - `resolve_provider`: List Providers; the chosen provider's id and what it can do (`features`).
 - `choose_connect_method`: Google and Microsoft connect by OAuth, Apple by credentials.
@@ -75,11 +84,19 @@ every `[wix] oauth_callback_poll_interval` seconds (default 600; the callback it
     tags=["wix", "external-calendars", "onboarding", "example"],
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True},
     params={
+        "staff_member": Param(
+            None,
+            type=["null", "string"],
+            title="Staff member (e-mail or name)",
+            description="Whose calendar to connect, as shown in Wix Bookings; case does not matter. "
+            "Leave empty to give the schedule id instead.",
+        ),
         "schedule_id": Param(
-            type="string",
+            None,
+            type=["null", "string"],
             pattern=GUID_PATTERN,
             title="Wix schedule id",
-            description="The staff member's schedule (or the business schedule) to connect, a GUID.",
+            description="Instead of a staff member: the schedule to connect (e.g. the business schedule), a GUID.",
         ),
         "provider": Param(
             "Google",
@@ -132,6 +149,17 @@ every `[wix] oauth_callback_poll_interval` seconds (default 600; the callback it
     },
 )
 def wix_calendar_onboarding() -> None:
+    @task(multiple_outputs=True, retries=0)
+    def resolve_schedule(**context: Any) -> dict[str, str]:
+        """The schedule to connect: given, or the named staff member's events schedule.
+
+        Runs before anything is created, so a typo or an ambiguous name costs no link; no retries,
+        since the answer would be the same.
+        """
+        return _schedule_to_connect(context["params"])
+
+    target = resolve_schedule()
+
     @task(multiple_outputs=True)
     def resolve_provider(**context: Any) -> dict[str, Any]:
         """Resolve the provider once, so every later task uses its id and checks its ``features``."""
@@ -157,27 +185,27 @@ def wix_calendar_onboarding() -> None:
 
     connect_by_oauth = ConnectByOAuthOperator(
         task_id="connect_by_oauth",
-        schedule_id="{{ params.schedule_id }}",
+        schedule_id=target["schedule_id"],
         provider_id=provider["provider_id"],
         retries=0,  # a retry would issue a second link; the owner may already hold the first
     )
     wait_for_callback = WixOAuthCallbackSensor(
         task_id="wait_for_callback",
         connect_task_id="connect_by_oauth",
-        schedule_id="{{ params.schedule_id }}",
+        schedule_id=target["schedule_id"],
         deferrable=True,
         timeout=timedelta(days=7).total_seconds(),
     )
     connect_by_credentials = ConnectByCredentialsOperator(
         task_id="connect_by_credentials",
-        schedule_id="{{ params.schedule_id }}",
+        schedule_id=target["schedule_id"],
         provider_id=provider["provider_id"],
         credentials_conn_id="{{ params.apple_credentials_conn_id }}",
         retries=0,  # connecting is not idempotent
     )
     list_connections = ListConnectionsOperator(
         task_id="list_connections",
-        schedule_ids="{{ params.schedule_id }}",
+        schedule_ids=target["schedule_id"],
         trigger_rule="none_failed_min_one_success",  # one of the two connect paths was skipped
     )
 
@@ -239,7 +267,7 @@ def wix_calendar_onboarding() -> None:
         task_id="list_events",
         from_=plan["window_from"],
         to=plan["window_to"],
-        schedule_ids="{{ params.schedule_id }}",
+        schedule_ids=target["schedule_id"],
         fieldsets="{{ 'OWN_PI' if params.include_titles else 'NO_PI' }}",
     )
 
@@ -249,7 +277,7 @@ def wix_calendar_onboarding() -> None:
         plan: dict[str, Any],
         connection: dict[str, Any],
         events: list[dict[str, Any]],
-        **context: Any,
+        target: dict[str, str],
     ) -> dict[str, Any]:
         """The run's result in one place: what was connected, what syncs, and what was imported."""
         from airflow_provider_wix.client.models import unsupported_sync_reason
@@ -257,7 +285,8 @@ def wix_calendar_onboarding() -> None:
         requested = plan["sync_config"]
         not_applied = unsupported_sync_reason(provider, requested)
         result = {
-            "schedule_id": context["params"]["schedule_id"],
+            "schedule_id": target["schedule_id"],
+            "staff_member": target["staff_member"],
             "provider": provider.get("name"),
             "connection": {
                 key: connection.get(key)
@@ -268,8 +297,11 @@ def wix_calendar_onboarding() -> None:
             "event_count": len(events),
             "events_sample": events[:SAMPLE_EVENTS],
         }
+        who = f"Schedule {target['schedule_id']}"
+        if target["staff_member"]:
+            who = f"{target['staff_member']}'s schedule {target['schedule_id']}"
         lines = [
-            f"Schedule {result['schedule_id']} is connected to {provider.get('name')} "
+            f"{who} is connected to {provider.get('name')} "
             f"({connection.get('externalAccountEmail') or 'account unknown'}): connection "
             f"{connection.get('id')}, status {connection.get('status')}.",
             f"Sync config: {connection.get('syncConfig')}"
@@ -281,12 +313,39 @@ def wix_calendar_onboarding() -> None:
         log.info("\n".join(lines))
         return result
 
-    result = summary(provider["provider"], plan, wait_for_synced.output, list_events.output)
+    result = summary(provider["provider"], plan, wait_for_synced.output, list_events.output, target)
 
+    target >> provider  # one at a time: who first, then the provider (and a light metadata database)
     branch >> [connect_by_oauth, connect_by_credentials]
     connect_by_oauth >> wait_for_callback >> list_connections
     connect_by_credentials >> list_connections
     update_sync_config >> wait_for_synced >> list_events >> result
+
+
+def _schedule_to_connect(params: Mapping[str, Any]) -> dict[str, str]:
+    """``{"schedule_id", "staff_member"}`` from the form: the schedule id, or a staff member resolved by
+    Query Staff Members (every staff member, service provider or not)."""
+    from airflow_provider_wix.client.errors import WixInvalidRequestError
+    from airflow_provider_wix.client.models import find_staff_member
+    from airflow_provider_wix.client.validation import validate_guid
+    from airflow_provider_wix.hooks.wix import WixHook
+
+    who = (params.get("staff_member") or "").strip()
+    schedule_id = (params.get("schedule_id") or "").strip()
+    if bool(who) == bool(schedule_id):
+        raise AirflowFailException("Fill in exactly one of: staff member (e-mail or name), schedule id.")
+    try:
+        if schedule_id:
+            return {"schedule_id": validate_guid(schedule_id, "schedule_id"), "staff_member": ""}
+        member = find_staff_member(WixHook().query_staff_members(service_providers=None), who)
+    except WixInvalidRequestError as exc:
+        raise AirflowFailException(str(exc)) from None
+    if not member.schedule_id:
+        raise AirflowFailException(f"Wix sent no events schedule for {member.label}; use the schedule id.")
+    if not member.service_provider:
+        log.warning("%s does not provide services in Wix Bookings; connecting their schedule anyway", member.label)
+    log.info("%r is %s; their schedule is %s", who, member.label, member.schedule_id)
+    return {"schedule_id": member.schedule_id, "staff_member": member.label}
 
 
 def _calendars_to_import(provider: dict[str, Any], connection_id: str, wanted: list[str]) -> str | list[str]:

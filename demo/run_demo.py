@@ -379,16 +379,17 @@ class Demo:
 
     # -- the run ------------------------------------------------------------------------------------
 
-    def pick_schedule(self) -> dict[str, Any]:
-        schedules = self.http.get(f"{self.emulator_url}/_emulator/state", timeout=5).json()["schedules"]
-        staff = [s for s in schedules if s.get("type") == "STAFF"]
-        if not staff:
-            raise DemoError("The emulator has no staff schedule")
-        return staff[0]
+    def pick_staff_member(self) -> dict[str, Any]:
+        """The person to onboard: the first bookable staff member, named by e-mail as a user would."""
+        staff = self.http.get(f"{self.emulator_url}/_emulator/state", timeout=5).json()["staff"]
+        bookable = [m for m in staff if m.get("serviceProvider") and m.get("email") and not m.get("emailPrivate")]
+        if not bookable:
+            raise DemoError("The emulator has no staff member with a visible e-mail")
+        return bookable[0]
 
-    def trigger(self, schedule: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def trigger(self, member: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         conf = {
-            "schedule_id": schedule["id"],
+            "staff_member": member["email"],
             "provider": "Microsoft",
             "import_events": True,
             "import_calendars": ["Calendar", "Work"],
@@ -397,7 +398,10 @@ class Demo:
             "include_titles": True,
         }
         run = self.api("POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None, "conf": conf})
-        say(f"Triggered {DAG_ID} (run {run['dag_run_id']}) for {schedule['ownerName']}'s schedule {schedule['id']}")
+        say(
+            f"Triggered {DAG_ID} (run {run['dag_run_id']}) for {member['name']} <{member['email']}>; "
+            f"Query Staff Members gives their schedule {member['scheduleId']}"
+        )
         say(f"  conf: {json.dumps(conf)}")
         return run["dag_run_id"], conf
 
@@ -564,9 +568,9 @@ class Demo:
         self.login()
         self.create_wix_connection()
         self.wait_for_dag()
-        schedule = self.pick_schedule()
-        run_id, conf = self.trigger(schedule)
-        run_state, states = self.follow(run_id, schedule["id"])
+        member = self.pick_staff_member()
+        run_id, conf = self.trigger(member)
+        run_state, states = self.follow(run_id, member["scheduleId"])
         ok = self.report(run_id, run_state, states, conf)
         say(f"Demo {'finished' if ok else 'FAILED'} in {time.monotonic() - _START:.0f} s")
         if self.interactive:

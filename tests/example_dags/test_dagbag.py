@@ -84,7 +84,9 @@ def validated(dag, conf):
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f"}, True),
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "provider": "Microsoft"}, True),
         ({"schedule_id": "not-a-guid"}, False),
-        ({}, False),
+        # A person instead of a schedule; "neither" passes the form and fails in resolve_schedule,
+        # since a form cannot require one of two fields (see test_staff_discovery_dags).
+        ({"staff_member": "maria.garcia@example.com"}, True),
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "provider": "Yahoo"}, False),
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "export": "somewhere"}, False),
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "days_ahead": 0}, False),
@@ -96,7 +98,8 @@ def test_onboarding_trigger_form_validates_the_params(dagbag, conf, valid):
 
     dag = dagbag.dags["wix_calendar_onboarding"]
     if valid:
-        assert validated(dag, conf)["schedule_id"] == conf["schedule_id"]
+        resolved = validated(dag, conf)
+        assert all(resolved[name] == value for name, value in conf.items())
     else:
         with pytest.raises(ParamValidationError):
             validated(dag, conf)

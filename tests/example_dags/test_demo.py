@@ -38,6 +38,8 @@ def test_make_demo_onboards_a_calendar_and_reports_what_wix_holds(tmp_path):
     assert set(result["task_states"].values()) <= {"success", "skipped"}
     assert result["task_states"]["connect_by_credentials"] == "skipped"
     summary = result["summary"]
+    # The demo names a person; the DAG found their schedule with Query Staff Members.
+    assert summary["staff_member"].endswith("@example.com>")
     connection = summary["connection"]
     assert connection["status"] == "SYNCED"
     assert connection["syncConfig"]["syncToCalendar"] == {"enabled": True, "dedicatedCalendar": {}}
