@@ -129,3 +129,15 @@ def test_callback_trigger_reports_a_vanished_record(monkeypatch):
     payload = _first_event(WixOAuthCallbackTrigger(state_digest=state_digest(token), poll_interval=3600))
     assert payload["status"] == "error"
     assert "gone" in payload["message"]
+
+
+def test_a_subclass_defined_elsewhere_serializes_the_provider_classpath():
+    """The triggerer imports the serialized classpath: it must be the provider's module, not the caller's."""
+
+    class Tuned(WixConnectionStatusTrigger):
+        pass
+
+    classpath, _ = Tuned(connection_id="abc").serialize()
+    assert classpath == "airflow_provider_wix.triggers.external_calendars.WixConnectionStatusTrigger"
+    module, name = classpath.rsplit(".", 1)
+    assert getattr(importlib.import_module(module), name) is WixConnectionStatusTrigger
