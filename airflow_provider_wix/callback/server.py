@@ -80,7 +80,8 @@ def record_callback(token: str, *, connection_id: str | None, error: OAuthCallba
         )
         if getattr(swapped, "rowcount", 0) != 1:
             raise CallbackRefused(409, "This authorization link has already been used.")
-        woke = wake_waiter(session, digest, completed)
+    # Committed first: the wake-up may wait for the scheduler, and the trigger's poll needs the record.
+    woke = wake_waiter(digest, completed)
     _maybe_purge_expired()
     return CallbackOutcome(record=completed, woke_task=woke)
 

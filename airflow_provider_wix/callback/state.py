@@ -44,6 +44,8 @@ class FlowStatus(str, Enum):
 
 #: Where the plugin serves the OAuth redirect on the Airflow API server.
 CALLBACK_PATH = "/wix/oauth/callback/"
+#: Where a trigger asks the API server whether its deferred task may be resumed yet.
+RESUMABLE_PATH = "/wix/tasks/{ti_id}/resumable"
 
 
 class InvalidStateError(ValueError):

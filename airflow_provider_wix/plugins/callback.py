@@ -19,7 +19,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from airflow_provider_wix import __version__
-from airflow_provider_wix.callback.state import CALLBACK_ERROR_EXPLANATIONS, CALLBACK_PATH, is_valid_connection_id
+from airflow_provider_wix.callback.state import (
+    CALLBACK_ERROR_EXPLANATIONS,
+    CALLBACK_PATH,
+    RESUMABLE_PATH,
+    is_valid_connection_id,
+)
 from airflow_provider_wix.client.models import OAuthCallbackError
 
 URL_PREFIX = "/wix"
@@ -46,6 +51,25 @@ app = FastAPI(
 @app.get("/health")
 def health() -> dict[str, str]:
     return {"status": "ok", "plugin": "wix_oauth_callback", "version": __version__}
+
+
+@app.get(RESUMABLE_PATH.removeprefix(URL_PREFIX).format(ti_id="{ti_id}"))
+async def resumable(ti_id: str) -> Response:
+    """Answer a trigger asking whether its deferred task can be resumed yet (see ``callback.wake``).
+
+    Holds the answer up to 20 s while the scheduler catches up. Reveals only whether the task
+    instance with this (unguessable) id is deferred and past its safe point; changes nothing.
+    """
+    import uuid
+
+    from airflow_provider_wix.callback.wake import await_safe_point
+
+    try:
+        task_instance_id = uuid.UUID(ti_id)
+    except ValueError:
+        return JSONResponse({"resumable": False}, status_code=404, headers=_SECURITY_HEADERS)
+    verdict = await await_safe_point(task_instance_id, max_hold=20)
+    return JSONResponse({"resumable": verdict}, headers=_SECURITY_HEADERS)
 
 
 @app.get(_ROUTE + "{state}")

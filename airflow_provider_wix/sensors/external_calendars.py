@@ -52,6 +52,22 @@ _NO_EVENT = "The trigger sent no event."
 _DEFER_TIMEOUT_MARGIN = timedelta(minutes=5)
 
 
+def _resume_guard(sensor: BaseSensorOperator, context: Context) -> dict[str, str | None]:
+    """Trigger arguments that keep its event from resuming the task too early (``callback.wake``)."""
+    from airflow.sdk import conf
+
+    from airflow_provider_wix.callback.state import RESUMABLE_PATH
+    from airflow_provider_wix.callback.wake import resume_not_before
+
+    moment = resume_not_before(sensor.executor)
+    if moment is None:
+        return {"resume_not_before": None, "resume_check_url": None}
+    # The triggerer reaches the API server where workers do: the Execution API's address.
+    api = conf.get("core", "execution_api_server_url", fallback="").rstrip("/").removesuffix("/execution")
+    url = api + RESUMABLE_PATH.format(ti_id=context["ti"].id) if api else None
+    return {"resume_not_before": moment.isoformat(), "resume_check_url": url}
+
+
 def explain_connection_problem(connection: Mapping[str, Any]) -> str:
     """Say in words why a connection in ``ERROR`` or ``DISCONNECTED`` cannot be used."""
     status = connection.get("status")
@@ -261,6 +277,7 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
                 detect_via_api=self.detect_via_api,
                 schedule_id=self._schedule(record),
                 existing_connection_ids=(record.existing_connection_ids or []) if record else [],
+                **_resume_guard(self, context),
             ),
             method_name="execute_complete",
             timeout=deadline - utcnow() + _DEFER_TIMEOUT_MARGIN,
@@ -411,6 +428,7 @@ class WixConnectionStatusSensor(WixHookMixin, BaseSensorOperator):
                 failure_statuses=self._FAILURE_STATUSES,
                 poll_interval=self.poke_interval,
                 wix_conn_id=self.wix_conn_id,
+                **_resume_guard(self, context),
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),

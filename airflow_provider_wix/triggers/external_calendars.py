@@ -47,7 +47,53 @@ def _seconds_until(deadline: str | None) -> float | None:
     return (datetime.fromisoformat(deadline) - datetime.now(timezone.utc)).total_seconds()
 
 
-class WixOAuthCallbackTrigger(BaseTrigger):
+class _ResumingTrigger(BaseTrigger):
+    """A trigger whose one event resumes the task, but never before the task's safe point.
+
+    An event ready seconds after deferring (the owner answered while the task was deferring, or the
+    first poll already sees the status) would otherwise race Airflow's handling of the deferring
+    worker's exit and fail the task; see :mod:`airflow_provider_wix.callback.wake`. The trigger
+    asks the API server at ``resume_check_url`` when it may send the event; if that cannot be
+    reached it waits until ``resume_not_before``. Both are ``None`` where no wait is needed.
+    """
+
+    resume_not_before: str | None = None
+    resume_check_url: str | None = None
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        async for event in self._events():
+            await self._until_resumable()
+            yield event
+            return
+
+    def _events(self) -> AsyncIterator[TriggerEvent]:
+        raise NotImplementedError
+
+    async def _until_resumable(self) -> None:
+        if self.resume_not_before is None:
+            return
+        if self.resume_check_url:
+            try:
+                while await asyncio.to_thread(_ask_resumable, self.resume_check_url) is None:
+                    pass  # the scheduler is slow: the API server keeps watching it
+                return
+            except Exception as err:  # unreachable API server: fall back to waiting
+                self.log.warning("Could not ask whether the task may resume (%s); waiting instead", err)
+        remaining = _seconds_until(self.resume_not_before)
+        if remaining is not None and remaining > 0:
+            await asyncio.sleep(remaining)
+
+
+def _ask_resumable(url: str) -> bool | None:
+    import requests
+
+    response = requests.get(url, timeout=60)
+    response.raise_for_status()
+    verdict = response.json()["resumable"]
+    return None if verdict is None else bool(verdict)
+
+
+class WixOAuthCallbackTrigger(_ResumingTrigger):
     """Fire when the OAuth callback for a state has been recorded (or a new connection appears).
 
     :param state_digest: Digest of the OAuth state whose flow record to watch; ``None`` watches
@@ -57,6 +103,8 @@ class WixOAuthCallbackTrigger(BaseTrigger):
         the pending link in its error.
     :param detect_via_api: Also poll List Connections for a new connection of ``schedule_id``.
     :param existing_connection_ids: Connections of the schedule before the flow started.
+    :param resume_not_before: With ``resume_check_url``, holds an event ready right after deferral
+        until the task can be resumed safely (see :class:`_ResumingTrigger`).
     """
 
     def __init__(
@@ -69,8 +117,12 @@ class WixOAuthCallbackTrigger(BaseTrigger):
         detect_via_api: bool = False,
         schedule_id: str | None = None,
         existing_connection_ids: Sequence[str] = (),
+        resume_not_before: str | None = None,
+        resume_check_url: str | None = None,
     ) -> None:
         super().__init__()
+        self.resume_not_before = resume_not_before
+        self.resume_check_url = resume_check_url
         self.state_digest = state_digest
         self.poll_interval = poll_interval
         self.deadline = deadline
@@ -90,10 +142,12 @@ class WixOAuthCallbackTrigger(BaseTrigger):
                 "detect_via_api": self.detect_via_api,
                 "schedule_id": self.schedule_id,
                 "existing_connection_ids": self.existing_connection_ids,
+                "resume_not_before": self.resume_not_before,
+                "resume_check_url": self.resume_check_url,
             },
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    async def _events(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_wix.callback.store import aload_flow
 
         client: ExternalCalendarsClient | None = None
@@ -140,7 +194,7 @@ def find_new_connection(client: ExternalCalendarsClient, schedule_id: str, exist
     return None
 
 
-class WixConnectionStatusTrigger(BaseTrigger):
+class WixConnectionStatusTrigger(_ResumingTrigger):
     """Fire when a connection reaches one of ``target_statuses`` or a failure status.
 
     Wix syncs in the background after connecting and after Update Sync Config, so the onboarding
@@ -155,8 +209,12 @@ class WixConnectionStatusTrigger(BaseTrigger):
         failure_statuses: Sequence[str] = ("ERROR", "DISCONNECTED"),
         poll_interval: float = 30.0,
         wix_conn_id: str = DEFAULT_WIX_CONN_ID,
+        resume_not_before: str | None = None,
+        resume_check_url: str | None = None,
     ) -> None:
         super().__init__()
+        self.resume_not_before = resume_not_before
+        self.resume_check_url = resume_check_url
         self.connection_id = connection_id
         self.target_statuses = list(target_statuses)
         self.failure_statuses = list(failure_statuses)
@@ -172,10 +230,12 @@ class WixConnectionStatusTrigger(BaseTrigger):
                 "failure_statuses": self.failure_statuses,
                 "poll_interval": self.poll_interval,
                 "wix_conn_id": self.wix_conn_id,
+                "resume_not_before": self.resume_not_before,
+                "resume_check_url": self.resume_check_url,
             },
         )
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
+    async def _events(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_wix.client.errors import WixError
 
         client = await _client_for(self.wix_conn_id)

@@ -79,7 +79,11 @@ def test_callback_trigger_serializes_to_an_importable_classpath():
 
 
 def test_status_trigger_round_trip():
-    rebuilt = _round_trip(WixConnectionStatusTrigger(connection_id="abc", poll_interval=5))
+    not_before = "2026-12-01T12:00:15+00:00"
+    rebuilt = _round_trip(
+        WixConnectionStatusTrigger(connection_id="abc", poll_interval=5, resume_not_before=not_before)
+    )
+    assert rebuilt.resume_not_before == not_before
     assert rebuilt.target_statuses == ["SYNCED"]
     assert rebuilt.failure_statuses == ["ERROR", "DISCONNECTED"]
 
@@ -141,3 +145,34 @@ def test_a_subclass_defined_elsewhere_serializes_the_provider_classpath():
     assert classpath == "airflow_provider_wix.triggers.external_calendars.WixConnectionStatusTrigger"
     module, name = classpath.rsplit(".", 1)
     assert getattr(importlib.import_module(module), name) is WixConnectionStatusTrigger
+
+
+def test_callback_trigger_holds_an_early_event_until_resume_not_before(monkeypatch):
+    token = new_state_token()
+    _publish(monkeypatch, token, _record().completed(connection_id="conn1", error=None))
+    not_before = datetime.now(timezone.utc) + timedelta(seconds=0.8)
+    trigger = _round_trip(
+        WixOAuthCallbackTrigger(
+            state_digest=state_digest(token), poll_interval=3600, resume_not_before=not_before.isoformat()
+        )
+    )
+    payload = _first_event(trigger)
+    assert datetime.now(timezone.utc) >= not_before
+    assert payload["polls"] == 1  # found at once, sent only once the task can be resumed safely
+
+
+def test_callback_trigger_asks_the_api_server_instead_of_waiting_out_the_hold(monkeypatch, airflow_api_server):
+    import uuid
+
+    from airflow_provider_wix.callback.state import RESUMABLE_PATH
+
+    token = new_state_token()
+    _publish(monkeypatch, token, _record().completed(connection_id="conn1", error=None))
+    in_a_minute = (datetime.now(timezone.utc) + timedelta(seconds=60)).isoformat()
+    trigger = WixOAuthCallbackTrigger(
+        state_digest=state_digest(token),
+        poll_interval=3600,
+        resume_not_before=in_a_minute,
+        resume_check_url=airflow_api_server + RESUMABLE_PATH.format(ti_id=uuid.uuid4()),
+    )
+    assert _first_event(trigger, timeout=20)["connection_id"] == "conn1"  # answered "not deferred": no wait
