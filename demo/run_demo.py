@@ -40,6 +40,8 @@ USERNAME = PASSWORD = "admin"
 # SYNC_IN_PROGRESS -> SYNCED go by, short enough for a demo (real Wix takes minutes).
 SYNC_DELAY = 4.0
 RUN_TIMEOUT = 300.0
+# Seconds one call to Airflow's REST API may take (a loaded laptop can take tens of seconds).
+API_TIMEOUT = 60.0
 TERMINAL = {"success", "failed"}
 FINISHED_TI = {"success", "failed", "skipped", "upstream_failed", "removed"}
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -337,13 +339,14 @@ class Demo:
 
     def login(self) -> None:
         response = self.http.post(
-            f"{self.api_url}/auth/token", json={"username": USERNAME, "password": PASSWORD}, timeout=10
+            f"{self.api_url}/auth/token", json={"username": USERNAME, "password": PASSWORD}, timeout=API_TIMEOUT
         )
         response.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, f"{self.api_url}/api/v2{path}", timeout=15, **kwargs)
+        # Generous: SQLite serialises writers, so the API server can wait on a task's commit under load.
+        response = self.http.request(method, f"{self.api_url}/api/v2{path}", timeout=API_TIMEOUT, **kwargs)
         if response.status_code >= 400:
             raise DemoError(f"{method} /api/v2{path} answered {response.status_code}: {response.text[:500]}")
         return response.json() if response.content else None
@@ -408,7 +411,7 @@ class Demo:
     def xcom(self, run_id: str, task_id: str, key: str = "return_value") -> Any:
         response = self.http.get(
             f"{self.api_url}/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
-            timeout=15,
+            timeout=API_TIMEOUT,
         )
         return response.json().get("value") if response.status_code == 200 else None
 
