@@ -208,8 +208,7 @@ class ExternalCalendarsClient(WixClientBase):
         from airflow_provider_wix.client.prefetch import prefetch
         from airflow_provider_wix.utils.json_lines import write_json_lines
 
-        q = EventQuery.of(*query, **arguments)
-        pages: Iterator[EventPage] = iter(()) if q.matches_nothing else self.iter_event_pages(q)
+        pages = self.iter_event_pages(*query, **arguments)
         path = Path(target) if isinstance(target, str) else target
         return write_json_lines(path, (page.get("events", []) for page in prefetch(pages)))
 

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
         Calendar,
         CalendarConnection,
         Event,
-        EventPage,
         ExportTo,
         ImportFrom,
         Provider,
@@ -690,13 +689,17 @@ class ListEventsOperator(WixBaseOperator):
     def execute_wix(self, context: Context) -> list[Event] | dict[str, Any]:
         query = self._query(context)
         output = self._output_path()
-        if query.matches_nothing:
+        if query.matches_nothing:  # a rendered empty list selects nothing (the client would send no filter)
             self.log.info("schedule_ids or user_ids is an empty list: no events to list")
-        else:
-            self.log.info("Listing events from %s to %s", query.from_, query.to)
+            if output is None:
+                return []
+            from airflow_provider_wix.utils.json_lines import write_json_lines
+
+            write_json_lines(output, ())  # an empty file, so what reads it downstream finds one
+            return {"count": 0, "path": str(output)}
+        self.log.info("Listing events from %s to %s", query.from_, query.to)
         if output is None:
-            pages: Iterator[EventPage] = iter(()) if query.matches_nothing else self.hook.iter_event_pages(query)
-            return self._collect(event for page in pages for event in page.get("events", []))
+            return self._collect(self.hook.iter_events(query))
         # Wix serves the next page while this one is encoded and written.
         count = self.hook.export_events(output, query)
         self.log.info("Wrote %d event(s) to %s", count, output)

@@ -258,7 +258,3 @@ def test_export_events_writes_every_event_page_by_page_as_json_lines(wix_emulato
     assert [json.loads(line) for line in lines] == everything
     assert len(api_requests(wix_emulator, "list_events")) == -(-len(everything) // 7)  # one request per page
     assert [p.name for p in target.parent.iterdir()] == ["events.jsonl"]  # no temporary file left behind
-
-    assert wix.export_events(target, FROM, TO, schedule_ids=[]) == 0  # matches nothing: no request, empty file
-    assert target.read_text() == ""
-    assert len(api_requests(wix_emulator, "list_events")) == -(-len(everything) // 7)
