@@ -114,7 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "quick": args.quick,
         "seconds": round(total, 1),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            # Other work on the machine inflates times (ratios much less): the table says how busy it was.
+            "load_average_1min": round(os.getloadavg()[0], 1),
+        },
         "skipped": skipped,
         "benchmarks": {r.name: r.to_json() for r in results},
     }

@@ -31,7 +31,9 @@ def _cell(text: object) -> str:
 def rows_of(results: dict[str, Any]) -> dict[str, list[str]]:
     """Markdown table rows per benchmark in a results file (crashed benchmarks are left out)."""
     machine = results.get("machine", {})
-    when = f"{results['finished'][:10]}, {machine.get('cpus', '?')} CPUs, Python {machine.get('python', '?')}"
+    load = machine.get("load_average_1min")
+    when = f"{results['finished'][:10]}, {machine.get('cpus', '?')} CPUs" + (f" (load {load:g})" if load else "")
+    when += f", Python {machine.get('python', '?')}"
     table: dict[str, list[str]] = {}
     for name, bench in results.get("benchmarks", {}).items():
         if bench.get("error"):
