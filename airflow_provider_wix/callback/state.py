@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
+from airflow_provider_wix.client.errors import WixInvalidRequestError
 from airflow_provider_wix.client.models import OAuthCallbackError
 
 #: Prefix of the Airflow Variables that hold flow records; unique so nothing else collides with it.
@@ -48,11 +49,11 @@ CALLBACK_PATH = "/wix/oauth/callback/"
 RESUMABLE_PATH = "/wix/tasks/{ti_id}/resumable"
 
 
-class InvalidStateError(ValueError):
-    """The state token is not one this provider could have issued."""
+class InvalidStateError(WixInvalidRequestError):
+    """The state token is not one this provider could have issued (retrying cannot fix it)."""
 
 
-class MissingCallbackUrlError(ValueError):
+class MissingCallbackUrlError(WixInvalidRequestError):
     """Neither the Wix connection nor Airflow's ``[api] base_url`` says where Airflow is reachable."""
 
 

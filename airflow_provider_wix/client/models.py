@@ -250,6 +250,9 @@ def build_sync_config(import_from: ImportFrom = None, export_to: ExportTo = None
             raise WixInvalidRequestError(
                 "import_from needs at least one non-empty calendar id (see List Calendars), or use 'primary' / None"
             )
+        from airflow_provider_wix.client.validation import check_calendar_count
+
+        check_calendar_count(len(ids), "import_from")
         listing = {"enabled": True, "calendars": {"calendars": [{"id": i} for i in ids]}}
 
     export: SyncToCalendarConfig

@@ -19,9 +19,13 @@ __all__ = [
     "MAX_FILTER_IDS",
     "MAX_PAGE_SIZE",
     "MAX_STAFF_PAGE_SIZE",
+    "MAX_SYNC_CALENDARS",
+    "base_url_problem",
+    "check_calendar_count",
     "format_timestamp",
     "is_guid",
     "parse_timestamp",
+    "validate_base_url",
     "validate_connection_id",
     "validate_email",
     "validate_fieldsets",
@@ -39,6 +43,9 @@ MAX_PAGE_SIZE = 1000
 #: Query Staff Members returns at most this many per page.
 MAX_STAFF_PAGE_SIZE = 100
 MAX_FILTER_IDS = 100
+#: Calendar ids one sync config may import from. Wix documents no maximum; 100 is the limit Wix sets
+#: on every other id list of this API and far above the calendars one person's account holds.
+MAX_SYNC_CALENDARS = 100
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _RFC3339 = re.compile(
@@ -94,6 +101,52 @@ def validate_http_url(value: object, name: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
         raise WixInvalidRequestError(f"{name} must be an absolute http(s) URL with a host, got {value!r}")
     return text
+
+
+def base_url_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a base URL that paths are appended to, or ``None`` when it can.
+
+    A base URL must be absolute http(s) with a host and nothing after the path: a query or fragment
+    would end up in the middle of every URL built on it, and credentials would be sent to everyone.
+    """
+    if not text:
+        return "it is empty"
+    if any(c.isspace() or not c.isprintable() for c in text):
+        return "it contains spaces or control characters"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        return f"it is not a valid URL ({exc})"
+    if "://" not in text:
+        return f"it has no scheme; did you mean 'https://{text}'?"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"the scheme {parts.scheme!r} is not http or https"
+    if not parts.hostname:
+        return "it has no host"
+    if "@" in parts.netloc:
+        return "it contains credentials (user@host)"
+    if "?" in text:
+        return "it has a query ('?...'), which would break the URLs built on it"
+    if "#" in text:
+        return "it has a fragment ('#...'), which would break the URLs built on it"
+    return None
+
+
+def validate_base_url(value: object, name: str, example: str) -> str:
+    """Return ``value`` without its trailing ``/`` if :func:`base_url_problem` finds nothing wrong.
+
+    The message quotes the bad value (credentials in it are masked) so that the setting is easy to find.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    problem = base_url_problem(text) if isinstance(value, str) else f"it is a {type(value).__name__}"
+    if problem:
+        shown = re.sub(r"(?<=://)[^/@]*@", "***@", value) if isinstance(value, str) else value
+        raise WixInvalidRequestError(
+            f"{name} must be an absolute http(s) URL without query or fragment, such as {example}; "
+            f"got {shown!r}: {problem}"
+        )
+    return text.rstrip("/")
 
 
 def validate_email(value: object) -> str:
@@ -218,12 +271,24 @@ def validate_sync_config(value: object) -> dict[str, Any]:
     if isinstance(listing, Mapping) and "calendars" in listing:
         outer = listing["calendars"]
         inner = outer.get("calendars") if isinstance(outer, Mapping) else None
-        if not isinstance(inner, list) or not all(isinstance(c, Mapping) and c.get("id") for c in inner):
+        if not isinstance(inner, list) or not all(
+            isinstance(c, Mapping) and isinstance(c.get("id"), str) and c["id"].strip() for c in inner
+        ):
             raise WixInvalidRequestError(
                 "listEventFromCalendars.calendars must be {'calendars': [{'id': ...}, ...]} (note the "
                 "double nesting calendars.calendars[])"
             )
+        check_calendar_count(len(inner), "sync_config.listEventFromCalendars.calendars.calendars")
     return dict(value)
+
+
+def check_calendar_count(count: int, name: str) -> None:
+    """Refuse more calendars than :data:`MAX_SYNC_CALENDARS` before anything is sent."""
+    if count > MAX_SYNC_CALENDARS:
+        raise WixInvalidRequestError(
+            f"{name} lists {count} calendars; a sync config imports from at most {MAX_SYNC_CALENDARS}. "
+            "Pick the calendars with List Calendars, or use 'primary'"
+        )
 
 
 def _check_side(side: object, name: str, modes: set[str]) -> None:

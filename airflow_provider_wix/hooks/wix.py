@@ -8,6 +8,7 @@ clients' methods (Wix's Get Connection as ``get_calendar_connection``), or the c
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import threading
@@ -44,6 +45,7 @@ AUTH_TYPES = ("api_key", "oauth_app")
 # test_connection should answer within seconds in the UI, not after a full retry budget.
 TEST_CONNECTION_RETRY = RetryPolicy(max_attempts=2, max_total_seconds=10.0)
 TEST_CONNECTION_TIMEOUT: tuple[float, float] = (5.0, 15.0)
+CALLBACK_URL_EXAMPLE = "https://airflow.example.com"
 
 
 def _extra(extras: Mapping[str, Any], name: str) -> str | None:
@@ -55,13 +57,14 @@ def _extra(extras: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
-def _absolute_http_url(value: str | None) -> str | None:
-    if not value:
-        return None
-    parts = urlsplit(value.strip())
-    if parts.scheme in ("http", "https") and parts.hostname:
-        return value.strip().rstrip("/")
-    return None
+def _is_loopback(host: str) -> bool:
+    """True for names and addresses that only reach this machine (a browser on it, in a demo)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _base_url(conn: Any) -> str:
@@ -339,18 +342,40 @@ class WixHook(BaseHook):
 
     @property
     def callback_base_url(self) -> str | None:
-        """Public base URL of the Airflow API server for OAuth redirects.
+        """Public base URL of the Airflow API server for OAuth redirects, or ``None`` when not set.
 
-        ``extra.callback_base_url``, else Airflow's ``[api] base_url``; ``None`` when neither is an
-        absolute http(s) URL (the caller explains what to configure).
+        ``extra.callback_base_url``, else Airflow's ``[api] base_url``. A value that is set but is not
+        an absolute http(s) URL without query or fragment raises ``WixInvalidRequestError`` quoting
+        it, rather than falling back to another URL the owner's browser may not reach. Plain http to
+        a host other than this machine gets a warning: the state in the URL is the callback's only
+        credential.
         """
-        extras: Mapping[str, Any] = getattr(self.airflow_connection, "extra_dejson", None) or {}
-        configured = _absolute_http_url(_extra(extras, "callback_base_url"))
-        if configured:
-            return configured
-        from airflow.sdk import conf
+        from airflow_provider_wix.client.validation import validate_base_url
 
-        return _absolute_http_url(conf.get("api", "base_url", fallback=None))
+        extras: Mapping[str, Any] = getattr(self.airflow_connection, "extra_dejson", None) or {}
+        configured = _extra(extras, "callback_base_url")
+        if configured is not None:
+            source = f"callback_base_url in the extra of Airflow connection {self.wix_conn_id!r}"
+        else:
+            from airflow.sdk import conf
+
+            configured = (conf.get("api", "base_url", fallback=None) or "").strip() or None
+            if configured is None:
+                return None
+            source = (
+                f"Airflow's [api] base_url (used because connection {self.wix_conn_id!r} sets no callback_base_url)"
+            )
+        url = validate_base_url(configured, source, CALLBACK_URL_EXAMPLE)
+        host = urlsplit(url).hostname or ""
+        if url.lower().startswith("http://") and not _is_loopback(host):
+            log.warning(
+                "The OAuth callback URL %s (from %s) is plain http to %s: the state in it, the only "
+                "credential of the callback, travels unencrypted. Serve the Airflow API server over https.",
+                url,
+                source,
+                host,
+            )
+        return url
 
     # -- the API calls: each is the client's own method, called on this hook's client -------------------
 

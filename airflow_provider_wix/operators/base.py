@@ -6,6 +6,7 @@ and its dependencies load when a task runs, not each time the dag-processor pars
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -14,14 +15,31 @@ from airflow.sdk import BaseOperator
 from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from airflow.sdk import Context
 
     from airflow_provider_wix.client.models import Provider
     from airflow_provider_wix.hooks.wix import WixHook
 
-__all__ = ["WixBaseOperator", "WixHookMixin"]
+__all__ = ["WixBaseOperator", "WixHookMixin", "fail_fast_on_invalid_input"]
+
+
+@contextmanager
+def fail_fast_on_invalid_input() -> Iterator[None]:
+    """Turn a ``WixInvalidRequestError`` into ``AirflowFailException``: no retry could make it pass.
+
+    It is raised before any request, from the task's own arguments or settings (a malformed GUID or
+    OAuth state, ``from_`` after ``to``, an unusable callback URL), and is the same on every try.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_provider_wix.client.errors import WixInvalidRequestError
+
+    try:
+        yield
+    except WixInvalidRequestError as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 class WixHookMixin:
@@ -61,14 +79,9 @@ class WixBaseOperator(WixHookMixin, BaseOperator):
         self.wix_conn_id = wix_conn_id
 
     def execute(self, context: Context) -> Any:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from airflow_provider_wix.client.errors import WixInvalidRequestError
-
         try:
-            return self.execute_wix(context)
-        except WixInvalidRequestError as exc:
-            raise AirflowFailException(str(exc)) from exc
+            with fail_fast_on_invalid_input():
+                return self.execute_wix(context)
         finally:
             self.close_hook()
 

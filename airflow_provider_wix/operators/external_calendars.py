@@ -89,17 +89,31 @@ class ConnectByOAuthOperator(WixBaseOperator):
             self.notifiers = list(notifier)
         else:
             self.notifiers = [notifier]
+        # Checked here: a notifier that cannot be called would fail only after Wix issued the link.
+        for item in self.notifiers:
+            if not callable(item):
+                raise ValueError(f"notifier must be a notifier such as SmtpNotifier(...), got {type(item).__name__}")
+        if not isinstance(state_ttl, timedelta) or state_ttl <= timedelta(0):
+            raise ValueError(f"state_ttl must be a positive timedelta, got {state_ttl!r}")
         self.state_ttl = state_ttl
         self.detect_via_api = detect_via_api
 
     def execute_wix(self, context: Context) -> str:
-        from airflow_provider_wix.callback.state import state_digest
+        from airflow_provider_wix.callback.state import callback_redirect_url, new_state_token, state_digest
         from airflow_provider_wix.callback.store import discard_flow
         from airflow_provider_wix.client.models import ConnectMethod
-        from airflow_provider_wix.client.validation import validate_guid
+        from airflow_provider_wix.client.validation import validate_guid, validate_http_url
 
         schedule_id = validate_guid(self.schedule_id, "schedule_id")
         hook = self.hook
+        # Everything local is checked before the first request: a misconfigured callback URL must
+        # fail here, not after Wix was asked for a consent link.
+        state: str | None = None
+        if self.redirect_url is None:
+            state = new_state_token()
+            redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
+        else:
+            redirect_url = validate_http_url(self.redirect_url, "redirect_url")
         if self.provider is not None:
             # Fails (no retries) for a provider that connects otherwise, e.g. Apple by credentials.
             provider_id = self.resolve_provider(self.provider, method=ConnectMethod.OAUTH.value)["id"]
@@ -107,12 +121,10 @@ class ConnectByOAuthOperator(WixBaseOperator):
             provider_id = validate_guid(str(self.provider_id), "provider_id")
 
         ti = context["ti"]
-        state: str | None = None
         digest: str | None = None
-        redirect_url = self.redirect_url
-        if redirect_url is None:
-            redirect_url, state = self._issue_state(hook, ti, schedule_id, provider_id)
+        if state is not None:
             digest = state_digest(state)
+            self._save_flow(hook, ti, digest, schedule_id, provider_id)
         try:
             oauth_url = hook.connect_by_oauth(provider_id, schedule_id, redirect_url)
         except BaseException:
@@ -126,13 +138,8 @@ class ConnectByOAuthOperator(WixBaseOperator):
         self._notify(context, oauth_url, schedule_id)
         return oauth_url
 
-    def _issue_state(self, hook: WixHook, ti: Any, schedule_id: str, provider_id: str) -> tuple[str, str]:
-        from airflow_provider_wix.callback.state import (
-            FlowRecord,
-            callback_redirect_url,
-            new_state_token,
-            state_digest,
-        )
+    def _save_flow(self, hook: WixHook, ti: Any, digest: str, schedule_id: str, provider_id: str) -> None:
+        from airflow_provider_wix.callback.state import FlowRecord
         from airflow_provider_wix.callback.store import save_flow
 
         record = FlowRecord.issue(
@@ -147,10 +154,7 @@ class ConnectByOAuthOperator(WixBaseOperator):
         if self.detect_via_api:
             existing = hook.list_connections(schedule_ids=[schedule_id])
             record = record.with_existing_connections([c["id"] for c in existing if c.get("id")])
-        state = new_state_token()
-        redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
-        save_flow(state_digest(state), record)
-        return redirect_url, state
+        save_flow(digest, record)
 
     def _notify(self, context: Context, oauth_url: str, schedule_id: str) -> None:
         if not self.notifiers:

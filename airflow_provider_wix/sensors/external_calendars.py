@@ -9,7 +9,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
-from airflow_provider_wix.operators.base import WixHookMixin
+from airflow_provider_wix.operators.base import WixHookMixin, fail_fast_on_invalid_input
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 #: Statuses of a connection that is usable right after the owner approved.
 HEALTHY_STATUSES = ("CONNECTED", "SYNC_IN_PROGRESS", "SYNCED")
+#: Every connection status Wix has (the client's ``ConnectionStatus``, which a DAG parse does not import).
+CONNECTION_STATUSES = ("UNDEFINED", "CONNECTED", "SYNC_IN_PROGRESS", "SYNCED", "DISCONNECTED", "ERROR")
 
 ERROR_REASON_EXPLANATIONS = {
     "TOKEN_REVOKED": "the owner revoked Wix's access to the external calendar; connect it again",
@@ -137,7 +139,15 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     # -- the flow this sensor waits for -----------------------------------------------------------
 
     def _state(self, context: Context) -> str | None:
+        from airflow_provider_wix.callback.state import InvalidStateError, is_well_formed_token
+
         if self.oauth_state:
+            if not is_well_formed_token(self.oauth_state):
+                # The value is not quoted: a state is a credential.
+                raise InvalidStateError(
+                    "oauth_state is not a state issued by ConnectByOAuthOperator (43 URL-safe characters); "
+                    "pass connect_task_id instead, or the state that task issued."
+                )
             return self.oauth_state
         if self.connect_task_id is None:
             return None
@@ -238,16 +248,17 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         return find_new_connection(self.hook.client, schedule_id, existing)
 
     def execute(self, context: Context) -> Any:
-        if not self.deferrable:
+        with fail_fast_on_invalid_input():
+            if not self.deferrable:
+                try:
+                    return super().execute(context)
+                except AirflowSensorTimeout as timeout:
+                    self._push_outcome(context, OUTCOME_TIMED_OUT)
+                    raise AirflowSensorTimeout(self._timeout_message(context)) from timeout
             try:
-                return super().execute(context)
-            except AirflowSensorTimeout as timeout:
-                self._push_outcome(context, OUTCOME_TIMED_OUT)
-                raise AirflowSensorTimeout(self._timeout_message(context)) from timeout
-        try:
-            return self._execute_deferrable(context)
-        finally:
-            self.close_hook()
+                return self._execute_deferrable(context)
+            finally:
+                self.close_hook()
 
     # -- deferrable mode ---------------------------------------------------------------------------
 
@@ -284,6 +295,10 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        with fail_fast_on_invalid_input():
+            return self._complete(context, event)
+
+    def _complete(self, context: Context, event: dict[str, Any] | None) -> str:
         from airflow_provider_wix.callback.state import state_digest
         from airflow_provider_wix.callback.store import discard_flow, load_flow
 
@@ -388,9 +403,19 @@ class WixConnectionStatusSensor(WixHookMixin, BaseSensorOperator):
     ) -> None:
         if poke_interval is None:
             poke_interval = _wix_option("sync_status_poll_interval", DEFAULT_SYNC_STATUS_POLL_INTERVAL)
+
         super().__init__(poke_interval=poke_interval, **kwargs)
         self.connection_id = connection_id
-        self.target_statuses = tuple(target_statuses)
+        # Checked here: an unknown status would never be reached, and the sensor would wait until timeout.
+        statuses = (target_statuses,) if isinstance(target_statuses, str) else tuple(target_statuses)
+        known = CONNECTION_STATUSES
+        unknown = [s for s in statuses if str(s) not in known]
+        if unknown or not statuses:
+            raise ValueError(
+                f"target_statuses must be one or more of {', '.join(known)}; got {list(statuses)!r}"
+                + (f" ({', '.join(map(repr, unknown))} unknown)" if unknown else "")
+            )
+        self.target_statuses = tuple(str(s) for s in statuses)
         self.deferrable = deferrable
         self.wix_conn_id = wix_conn_id
 
@@ -414,6 +439,10 @@ class WixConnectionStatusSensor(WixHookMixin, BaseSensorOperator):
         return False
 
     def execute(self, context: Context) -> Any:
+        with fail_fast_on_invalid_input():
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> Any:
         from airflow_provider_wix.triggers.external_calendars import WixConnectionStatusTrigger
 
         if not self.deferrable:

@@ -228,9 +228,10 @@ def test_callback_base_url(monkeypatch):
     monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://airflow.internal:8080")
     assert WixHook().callback_base_url == "http://airflow.internal:8080"
 
+    # Set but malformed: refused, never replaced by [api] base_url (tests/reliability has the cases).
     set_conn(monkeypatch, password="k", extra={"site_id": "s", "extra__wix__callback_base_url": "not a url"})
-    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "/relative")
-    assert WixHook().callback_base_url is None
+    with pytest.raises(WixInvalidRequestError, match="'not a url'"):
+        _ = WixHook().callback_base_url
 
 
 def test_client_from_connection_objects():
