@@ -6,13 +6,14 @@ session, token, retries and the "follow ``cursors.next`` while ``hasNext``" rule
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_wix.client._http import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, Call, HttpEngine, Timeout
+from airflow_provider_wix.client._http import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, Call, HttpEngine, Timeout, json_type
 from airflow_provider_wix.client.errors import WixServerError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
     from types import TracebackType
     from typing import Self
 
@@ -21,31 +22,89 @@ if TYPE_CHECKING:
     from airflow_provider_wix.client.auth import Auth
     from airflow_provider_wix.client.retry import RetryPolicy
 
-__all__ = ["WixClientBase", "cursor_pages", "list_field", "object_field"]
+__all__ = [
+    "BOOLEAN",
+    "OBJECT",
+    "STRING",
+    "STRINGS",
+    "WixClientBase",
+    "check_object",
+    "cursor_pages",
+    "list_field",
+    "malformed",
+    "object_field",
+]
+
+#: JSON types a field of a response may be required to have (see :func:`check_object`).
+STRING, BOOLEAN, OBJECT, STRINGS = "a string", "a boolean", "an object", "an array of strings"
+_IS: dict[str, Callable[[object], bool]] = {
+    STRING: lambda v: isinstance(v, str),
+    BOOLEAN: lambda v: isinstance(v, bool),
+    OBJECT: lambda v: isinstance(v, dict),
+    STRINGS: lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+}
+#: Expected types of the fields a caller reads: a type above, or the ``Fields`` of a nested object.
+Fields = Mapping[str, Any]
 
 
-def list_field(payload: dict[str, Any], key: str, method: str) -> list[Any]:
-    """The list under ``key``; Wix omits empty lists, so a missing key means empty."""
+def malformed(method: str, what: str) -> WixServerError:
+    """The error for a decoded response of the wrong shape; ``what`` says which field and how."""
+    return WixServerError(
+        f"Wix {method} failed: the response {what}. {WixServerError.default_hint}",
+        code="MALFORMED_RESPONSE",
+        method=method,
+    )
+
+
+def check_object(value: object, where: str, method: str, fields: Fields | None = None) -> dict[str, Any]:
+    """``value`` if it is an object whose listed ``fields`` (when present) have their JSON type.
+
+    Only the fields the provider reads are listed: one of another type would otherwise surface later
+    as an ``AttributeError`` or, worse, a wrong comparison.
+    """
+    if not isinstance(value, dict):
+        raise malformed(method, f"field {where} is {json_type(value)}, not an object")
+    for name, expected in (fields or {}).items():
+        item = value.get(name)
+        if item is None:
+            continue
+        if isinstance(expected, str):
+            if not _IS[expected](item):
+                raise malformed(method, f"field {where}.{name} is {json_type(item)}, not {expected}")
+        else:
+            check_object(item, f"{where}.{name}", method, expected)
+    return value
+
+
+def list_field(payload: dict[str, Any], key: str, method: str, fields: Fields | None = None) -> list[Any]:
+    """The list of objects under ``key``; Wix omits empty lists, so a missing key means empty."""
     value = payload.get(key, [])
     if not isinstance(value, list):
-        raise WixServerError(
-            f"Wix {method} failed: the response field {key!r} is not a list. {WixServerError.default_hint}",
-            code="MALFORMED_RESPONSE",
-            method=method,
-        )
+        raise malformed(method, f"field {key!r} is {json_type(value)}, not an array")
+    for index, item in enumerate(value):
+        check_object(item, f"{key}[{index}]", method, fields)
     return value
 
 
-def object_field(payload: dict[str, Any], key: str, method: str) -> dict[str, Any]:
+def object_field(payload: dict[str, Any], key: str, method: str, fields: Fields | None = None) -> dict[str, Any]:
     """The object under ``key`` (Wix wraps single entities, e.g. ``{"connection": {...}}``)."""
     value = payload.get(key)
-    if not isinstance(value, dict):
-        raise WixServerError(
-            f"Wix {method} failed: the response has no {key!r} object. {WixServerError.default_hint}",
-            code="MALFORMED_RESPONSE",
-            method=method,
-        )
-    return value
+    if value is None:
+        raise malformed(method, f"has no {key!r} object")
+    return check_object(value, key, method, fields)
+
+
+def _paging(payload: dict[str, Any], method: str) -> tuple[bool, str | None]:
+    """``(hasNext, cursors.next)`` of a page, a missing ``hasNext`` meaning "is there a cursor"."""
+    paging = check_object(payload.get("pagingMetadata", {}), "pagingMetadata", method)
+    cursors = check_object(paging.get("cursors", {}), "pagingMetadata.cursors", method)
+    cursor = cursors.get("next")
+    if cursor is not None and not isinstance(cursor, str):
+        raise malformed(method, f"field pagingMetadata.cursors.next is {json_type(cursor)}, not a string")
+    has_next = paging.get("hasNext")
+    if has_next is not None and not isinstance(has_next, bool):
+        raise malformed(method, f"field pagingMetadata.hasNext is {json_type(has_next)}, not a boolean")
+    return (bool(cursor) if has_next is None else has_next), cursor
 
 
 def cursor_pages(
@@ -53,31 +112,25 @@ def cursor_pages(
 ) -> Iterator[dict[str, Any]]:
     """Yield whole responses, following ``pagingMetadata.cursors.next`` while ``hasNext``.
 
-    ``fetch(None)`` sends the first request, ``fetch(cursor)`` a follow-up one. A missing ``hasNext``
-    falls back to "is there a next cursor"; a ``hasNext`` without a new cursor is an error rather than
-    a silently truncated (or endless) listing.
+    ``fetch(None)`` sends the first request, ``fetch(cursor)`` a follow-up one. A page whose items or
+    paging block have the wrong shape is not handed out; a ``hasNext`` without a new cursor is an
+    error rather than a silently truncated (or endless) listing.
     """
     cursor: str | None = None
     seen_cursors: set[str] = set()
     while True:
         payload = fetch(cursor)
         list_field(payload, items_key, method)
+        has_next, cursor = _paging(payload, method)
         yield payload
-        paging = payload.get("pagingMetadata") or {}
-        cursor = (paging.get("cursors") or {}).get("next")
-        has_next = paging.get("hasNext")
-        if has_next is None:
-            has_next = bool(cursor)
         if not has_next:
             return
-        if not isinstance(cursor, str) or not cursor or cursor in seen_cursors:
-            raise WixServerError(
-                f"Wix {method} failed: pagingMetadata.hasNext is true but "
+        if not cursor or cursor in seen_cursors:
+            raise malformed(
+                method,
+                "has pagingMetadata.hasNext true but "
                 + ("the next cursor repeats an earlier one" if cursor else "no cursors.next was sent")
-                + f"; the {items_key} list would be incomplete. "
-                + WixServerError.default_hint,
-                code="MALFORMED_RESPONSE",
-                method=method,
+                + f"; the {items_key} list would be incomplete",
             )
         seen_cursors.add(cursor)
 

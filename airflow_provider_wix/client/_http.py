@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import requests
 import urllib3.exceptions
@@ -21,13 +21,13 @@ from airflow_provider_wix import __version__
 from airflow_provider_wix.client.errors import (
     WixApiError,
     WixAuthenticationError,
-    WixInvalidRequestError,
     WixServerError,
     WixTransportError,
     error_from_response,
     redact,
 )
 from airflow_provider_wix.client.retry import RetryPolicy, parse_retry_after
+from airflow_provider_wix.client.validation import validate_base_url
 
 if TYPE_CHECKING:
     from airflow_provider_wix.client.auth import Auth
@@ -89,19 +89,41 @@ def _transport_detail(exc: requests.exceptions.RequestException) -> str:
     return _POOL_PREFIX.sub("", str(reason))[:300]
 
 
+def json_type(value: object) -> str:
+    """The JSON name of a decoded value's type, for messages about a body of the wrong shape."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    for kind, name in ((dict, "an object"), (list, "an array"), (str, "a string"), ((int, float), "a number")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def decode_body(response: requests.Response) -> tuple[Any, str | None]:
+    """``(decoded JSON, None)``, or ``(None, what is wrong)`` for a body that cannot be decoded.
+
+    A body nested deeper than the interpreter's recursion limit makes the JSON decoder raise
+    ``RecursionError``; like a truncated or non-JSON body, it is a malformed response, not a crash.
+    """
+    if not response.content.strip():
+        return None, "empty"
+    try:
+        return response.json(), None
+    except RecursionError:
+        return None, "nested too deeply to decode"
+    except ValueError:
+        return None, "not valid JSON (cut off, or not JSON at all)"
+
+
 def encode_query(params: QueryParams) -> str:
     """Repeated keys for lists, dotted names kept, ``:`` left readable as in Wix's examples."""
     return urlencode(list(params), safe=":", quote_via=quote)
 
 
 def normalize_base_url(base_url: str | None) -> str:
-    text = (base_url or DEFAULT_BASE_URL).strip().rstrip("/")
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WixInvalidRequestError(
-            f"The Wix API base URL must be an absolute http(s) URL such as {DEFAULT_BASE_URL}, got {base_url!r}"
-        )
-    return text
+    return validate_base_url(base_url or DEFAULT_BASE_URL, "The Wix API base URL", DEFAULT_BASE_URL)
 
 
 class HttpEngine:
@@ -273,13 +295,10 @@ class HttpEngine:
     def _handle(self, call: Call, response: requests.Response, attempt: int) -> dict[str, Any]:
         status = response.status_code
         if 200 <= status < 300:
-            try:
-                data = response.json()
-            except ValueError:
-                data = None
+            data, problem = decode_body(response)
             if isinstance(data, dict):
                 return data
-            self._malformed(call, response)
+            self._malformed(call, response, problem or f"{json_type(data)}, not an object")
         error = self._error(call, response, attempt)
         if 300 <= status < 400:
             error.message = (
@@ -307,13 +326,14 @@ class HttpEngine:
 
         raise _Retryable(describe, give_up, retry_after)
 
-    def _malformed(self, call: Call, response: requests.Response) -> NoReturn:
+    def _malformed(self, call: Call, response: requests.Response, problem: str) -> NoReturn:
         request_id = response.headers.get("x-wix-request-id")
 
         def give_up(note: str = "") -> WixApiError:
             return WixServerError(
-                f"Wix {call.name} failed: HTTP {response.status_code} with a body that is not a JSON object "
-                f"(content type {response.headers.get('Content-Type', '?')!r}). {WixServerError.default_hint}"
+                f"Wix {call.name} failed: HTTP {response.status_code} with a body that is not a JSON object: "
+                f"{problem} (content type {response.headers.get('Content-Type', '?')!r}). "
+                f"{WixServerError.default_hint}"
                 + (f" {note}" if note else "")
                 + (f" (Wix request id {request_id})" if request_id else ""),
                 status=response.status_code,
@@ -323,28 +343,32 @@ class HttpEngine:
             )
 
         if call.idempotent:
-            raise _Retryable("malformed JSON body", give_up)
+            raise _Retryable(f"malformed body ({problem})", give_up)
         raise give_up(
             "The request was not re-sent because Wix may already have acted on it; check with "
             "List Connections before trying again."
         )
 
     def _error(self, call: Call, response: requests.Response, attempt: int, note: str = "") -> WixApiError:
+        body, _ = decode_body(response)
+
+        def build(body: Any) -> WixApiError:
+            return error_from_response(
+                method=call.name,
+                status=response.status_code,
+                body=body,
+                request_id=response.headers.get("x-wix-request-id"),
+                attempts=attempt,
+                secrets=self._secrets(call),
+                note=note,
+                auth_hint=self.auth.unauthorized_hint if call.authenticated else None,
+                permission_hint=call.permission_hint,
+            )
+
         try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return error_from_response(
-            method=call.name,
-            status=response.status_code,
-            body=body,
-            request_id=response.headers.get("x-wix-request-id"),
-            attempts=attempt,
-            secrets=self._secrets(call),
-            note=note,
-            auth_hint=self.auth.unauthorized_hint if call.authenticated else None,
-            permission_hint=call.permission_hint,
-        )
+            return build(body)
+        except RecursionError:  # an error body just shallow enough to decode, too deep to read
+            return build(None)
 
     def _log_retry(self, call: Call, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None

@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import logging
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from airflow_provider_wix.client._base import WixClientBase, cursor_pages, list_field, object_field
-from airflow_provider_wix.client._http import Call
-from airflow_provider_wix.client.errors import WixConnectionAlreadyDisconnectedError, WixServerError
+from airflow_provider_wix.client._base import (
+    BOOLEAN,
+    OBJECT,
+    STRING,
+    STRINGS,
+    WixClientBase,
+    cursor_pages,
+    list_field,
+    malformed,
+    object_field,
+)
+from airflow_provider_wix.client._http import Call, json_type
+from airflow_provider_wix.client.errors import WixConnectionAlreadyDisconnectedError
 from airflow_provider_wix.client.queries import EventQuery
 from airflow_provider_wix.client.validation import (
     validate_connection_id,
@@ -43,6 +53,28 @@ log = logging.getLogger("airflow_provider_wix.client")
 
 PREFIX = "/bookings/v2/external-calendars"
 
+#: The fields of each payload the provider itself reads, and their JSON types.
+PROVIDER_FIELDS = {
+    "id": STRING,
+    "name": STRING,
+    "calendarType": STRING,
+    "features": {
+        "connectMethods": STRINGS,
+        "updateSyncConfig": BOOLEAN,
+        "listEventFromCalendars": STRING,
+        "syncToCalendar": STRING,
+    },
+}
+CONNECTION_FIELDS = {
+    "id": STRING,
+    "providerId": STRING,
+    "scheduleId": STRING,
+    "status": STRING,
+    "errorReason": STRING,
+    "syncConfig": OBJECT,
+}
+CALENDAR_FIELDS = {"id": STRING, "name": STRING}
+
 
 class ExternalCalendarsClient(WixClientBase):
     """Client for Wix Bookings External Calendars v2 (``/bookings/v2/external-calendars``).
@@ -55,13 +87,13 @@ class ExternalCalendarsClient(WixClientBase):
     def list_providers(self) -> list[Provider]:
         """All calendar providers the site supports (Google, Microsoft, Apple and app-added ones)."""
         payload = self._call(Call("list_providers", "GET", f"{PREFIX}/providers"))
-        return cast("list[Provider]", list_field(payload, "providers", "list_providers"))
+        return cast("list[Provider]", list_field(payload, "providers", "list_providers", PROVIDER_FIELDS))
 
     def get_connection(self, connection_id: str) -> CalendarConnection:
         """One connection, e.g. to follow its ``status`` after an OAuth callback or a sync config update."""
         cid = validate_connection_id(connection_id)
         payload = self._call(Call("get_connection", "GET", f"{PREFIX}/connections/{quote(cid, safe='')}"))
-        return cast("CalendarConnection", object_field(payload, "connection", "get_connection"))
+        return cast("CalendarConnection", object_field(payload, "connection", "get_connection", CONNECTION_FIELDS))
 
     def list_connections(
         self, schedule_ids: Iterable[str] | str | None = None, partial_failure: bool = False
@@ -76,7 +108,9 @@ class ExternalCalendarsClient(WixClientBase):
             params.append(("partialFailure", "true"))
         payload = self._call(Call("list_connections", "GET", f"{PREFIX}/connections", params=params))
         self._warn_failed_providers("list_connections", payload)
-        return cast("list[CalendarConnection]", list_field(payload, "connections", "list_connections"))
+        return cast(
+            "list[CalendarConnection]", list_field(payload, "connections", "list_connections", CONNECTION_FIELDS)
+        )
 
     def connect_by_oauth(self, provider_id: str, schedule_id: str, redirect_url: str) -> str:
         """Start an OAuth connection; returns the ``oauthUrl`` to send the account owner to.
@@ -91,13 +125,13 @@ class ExternalCalendarsClient(WixClientBase):
         }
         payload = self._call(Call("connect_by_oauth", "POST", f"{PREFIX}/connections:connectByOAuth", body=body))
         url = payload.get("oauthUrl")
-        if not isinstance(url, str) or not url:
-            raise WixServerError(
-                "Wix connect_by_oauth failed: the response has no oauthUrl. " + WixServerError.default_hint,
-                code="MALFORMED_RESPONSE",
-                method="connect_by_oauth",
+        if not isinstance(url, str) or urlsplit(url.strip()).scheme.lower() not in ("http", "https"):
+            # The URL is not quoted: it carries the redirect URL, and so the state.
+            raise malformed(
+                "connect_by_oauth",
+                "has no oauthUrl" if url is None else f"field oauthUrl is {json_type(url)}, not an http(s) URL",
             )
-        return url
+        return url.strip()
 
     def connect_by_credentials(
         self, provider_id: str, schedule_id: str, email: str, password: str
@@ -122,13 +156,15 @@ class ExternalCalendarsClient(WixClientBase):
                 secrets=(body["password"],),
             )
         )
-        return cast("CalendarConnection", object_field(payload, "connection", "connect_by_credentials"))
+        return cast(
+            "CalendarConnection", object_field(payload, "connection", "connect_by_credentials", CONNECTION_FIELDS)
+        )
 
     def list_calendars(self, connection_id: str) -> list[Calendar]:
         """The calendars inside the connected external account; their ids go into a sync config."""
         cid = validate_connection_id(connection_id)
         payload = self._call(Call("list_calendars", "GET", f"{PREFIX}/connections/{quote(cid, safe='')}/calendars"))
-        return cast("list[Calendar]", list_field(payload, "calendars", "list_calendars"))
+        return cast("list[Calendar]", list_field(payload, "calendars", "list_calendars", CALENDAR_FIELDS))
 
     def update_sync_config(self, connection_id: str, sync_config: SyncConfig | dict[str, Any]) -> CalendarConnection:
         """Replace what a connection imports and exports (build the config with ``build_sync_config``).
@@ -145,7 +181,7 @@ class ExternalCalendarsClient(WixClientBase):
                 body=body,
             )
         )
-        return cast("CalendarConnection", object_field(payload, "connection", "update_sync_config"))
+        return cast("CalendarConnection", object_field(payload, "connection", "update_sync_config", CONNECTION_FIELDS))
 
     def disconnect(self, connection_id: str) -> CalendarConnection:
         """Disconnect; the returned connection has status ``DISCONNECTED``.
@@ -163,7 +199,7 @@ class ExternalCalendarsClient(WixClientBase):
                 raise
             log.info("Wix disconnect: a retried request found the connection already disconnected; fetching it")
             return self.get_connection(cid)
-        return cast("CalendarConnection", object_field(payload, "connection", "disconnect"))
+        return cast("CalendarConnection", object_field(payload, "connection", "disconnect", CONNECTION_FIELDS))
 
     # -- events -------------------------------------------------------------------------------------
 
@@ -231,7 +267,8 @@ class ExternalCalendarsClient(WixClientBase):
     def _warn_failed_providers(method: str, payload: dict[str, Any], already: set[str] | None = None) -> None:
         failed = payload.get("failedProviderIds") or []
         if not isinstance(failed, list):
-            return
+            # Which providers' items are missing is unknown: the result cannot be trusted as complete.
+            raise malformed(method, f"field failedProviderIds is {json_type(failed)}, not an array")
         new = [str(p) for p in failed if already is None or str(p) not in already]
         if new:
             if already is not None:

@@ -41,6 +41,14 @@ async def _client_for(wix_conn_id: str) -> ExternalCalendarsClient:
     return WixHook.client_from_connection(connection, shared=True)
 
 
+def _describe_failure(what: str, err: Exception) -> str:
+    """The trigger event's message: a Wix error says enough itself, anything else gets its type."""
+    from airflow_provider_wix.client.errors import WixError
+
+    detail = str(err) if isinstance(err, WixError) else f"{type(err).__name__}: {err}"
+    return f"{what} failed in the triggerer: {detail}"
+
+
 def _seconds_until(deadline: str | None) -> float | None:
     if deadline is None:
         return None
@@ -168,8 +176,12 @@ class WixOAuthCallbackTrigger(_ResumingTrigger):
                     yield TriggerEvent({**record.event_payload(via="poll"), "polls": polls})
                     return
             if self.detect_via_api:
-                client = client or await _client_for(self.wix_conn_id)
-                new_id = await asyncio.to_thread(self._find_new_connection, client)
+                try:
+                    client = client or await _client_for(self.wix_conn_id)
+                    new_id = await asyncio.to_thread(self._find_new_connection, client)
+                except Exception as err:  # already retried by the client: report, let task retries decide
+                    yield TriggerEvent({"status": "error", "message": _describe_failure("detect_via_api", err)})
+                    return
                 if new_id is not None:
                     yield TriggerEvent({"status": "detected", "via": "api", "connection_id": new_id, "polls": polls})
                     return
@@ -236,14 +248,13 @@ class WixConnectionStatusTrigger(_ResumingTrigger):
         )
 
     async def _events(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_wix.client.errors import WixError
-
-        client = await _client_for(self.wix_conn_id)
+        client: ExternalCalendarsClient | None = None
         while True:
             try:
+                client = client or await _client_for(self.wix_conn_id)
                 connection = await asyncio.to_thread(client.get_connection, self.connection_id)
-            except WixError as err:  # already retried by the client: report, let task retries decide
-                yield TriggerEvent({"status": "error", "message": str(err)})
+            except Exception as err:  # already retried by the client: report, let task retries decide
+                yield TriggerEvent({"status": "error", "message": _describe_failure("get_connection", err)})
                 return
             status = connection.get("status")
             if status in self.target_statuses or status in self.failure_statuses:
