@@ -25,7 +25,7 @@ from airflow_provider_wix.client.models import OAuthCallbackError
 from tests.callback.conftest import read_flow
 from tests.reliability.conftest import forget_flows, issue_state
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("airflow_db")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800), pytest.mark.usefixtures("airflow_db")]
 
 #: Requests the fuzz sends in all (the three properties share them 6 : 3 : 1).
 FUZZ_REQUESTS = int(os.environ.get("WIX_FUZZ_REQUESTS", "10000"))
