@@ -19,7 +19,7 @@ ARG PYTHON_VERSION
 USER airflow
 
 COPY --chown=airflow:0 constraints/constraints-${PYTHON_VERSION}.txt /opt/airflow-provider-wix/constraints.txt
-COPY --chown=airflow:0 pyproject.toml README.md /opt/airflow-provider-wix/src/
+COPY --chown=airflow:0 pyproject.toml README.md LICENSE NOTICE /opt/airflow-provider-wix/src/
 COPY --chown=airflow:0 airflow_provider_wix /opt/airflow-provider-wix/src/airflow_provider_wix
 
 # "apache-airflow==<image version>" keeps pip from moving Airflow itself; the constraints file pins

@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.sdk import BaseNotifier, Param, dag, task, task_group
-from airflow.sdk.exceptions import (
-    AirflowFailException,
-    AirflowNotFoundException,
-)
 
 from airflow_provider_wix.operators.external_calendars import ConnectByOAuthOperator, UpdateSyncConfigOperator
 from airflow_provider_wix.sensors.external_calendars import WixOAuthCallbackSensor
+
+# Names that moved into the Task SDK in Airflow 3.2; version_compat picks the right one for 3.1 too.
+from airflow_provider_wix.version_compat import AirflowFailException, AirflowNotFoundException
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

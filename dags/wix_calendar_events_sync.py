@@ -9,9 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import Param, dag, task
 
 from airflow_provider_wix.operators.external_calendars import ListEventsOperator
+
+# A name that moved into the Task SDK in Airflow 3.2; version_compat picks the right one for 3.1 too.
+from airflow_provider_wix.version_compat import CronDataIntervalTimetable
 
 log = logging.getLogger("wix_calendar_events_sync")
 

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.sdk import Param, dag, task
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_wix.operators.external_calendars import (
     ConnectByCredentialsOperator,
@@ -21,6 +20,9 @@ from airflow_provider_wix.sensors.external_calendars import (
     WixConnectionStatusSensor,
     WixOAuthCallbackSensor,
 )
+
+# Names that moved into the Task SDK in Airflow 3.2; version_compat picks the right one for 3.1 too.
+from airflow_provider_wix.version_compat import AirflowFailException
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -91,10 +91,10 @@ def wix_conn(wix_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any
 
 def run_dag(dag_id: str, conf: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     """Run a DAG from the test or example bundles with ``dag.test()`` and return the DagRun."""
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_provider_wix.version_compat import dag_bag
 
     for folder in (TEST_DAGS, EXAMPLE_DAGS):
-        bag = DagBag(dag_folder=str(folder))
+        bag = dag_bag(str(folder))
         if dag_id in bag.dags:
             return bag.dags[dag_id].test(run_conf=conf, **kwargs)
     raise LookupError(f"DAG {dag_id} not found in {TEST_DAGS} or {EXAMPLE_DAGS}")

@@ -101,20 +101,42 @@ def test_listed_classes_import(path):
     assert isinstance(getattr(importlib.import_module(module), name), type)
 
 
-def test_airflow_discovers_the_provider_and_its_form():
+def test_airflow_discovers_the_provider_and_its_hook():
     from airflow.providers_manager import ProvidersManager
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-    manager = ProvidersManager()
-    assert manager.providers["airflow-provider-wix"].version == __version__
-    hook = ProvidersManagerTaskRuntime().hooks["wix"]
+    from airflow_provider_wix.version_compat import hook_info
+
+    assert ProvidersManager().providers["airflow-provider-wix"].version == __version__
+    hook = hook_info("wix")
     assert hook is not None
     assert (hook.hook_class_name, hook.connection_id_attribute_name, hook.connection_testable) == (
         "airflow_provider_wix.hooks.wix.WixHook",
         "wix_conn_id",
         True,
     )
-    widgets = manager.connection_form_widgets
-    assert widgets["extra__wix__client_secret"].is_sensitive
-    assert not widgets["extra__wix__site_id"].is_sensitive
-    assert manager.field_behaviours["wix"]["relabeling"]["password"] == "API key"
+
+
+def test_connection_form_as_the_ui_reads_it():
+    """What ``GET /ui/connections/hook_meta`` serves: from conn-fields on 3.2+, from the hook's widgets on 3.1."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    (meta,) = [hook for hook in HookMetaService.hook_meta_data() if hook.connection_type == "wix"]
+    extra = {name.removeprefix("extra__wix__"): field for name, field in (meta.extra_fields or {}).items()}
+    assert set(extra) == set(CONN_TYPE["conn-fields"])
+    assert extra["client_secret"]["schema"]["format"] == "password"
+    assert "format" not in extra["site_id"]["schema"]
+    assert extra["client_id"]["schema"]["title"] == "App client ID"
+    assert "oauth_app" in extra["auth_type"]["schema"]["enum"]
+    standard = meta.standard_fields
+    assert standard is not None and standard.password is not None and standard.host is not None
+    assert (standard.password.title, standard.host.title) == ("API key", "API base URL")
+    assert standard.host.placeholder == "https://www.wixapis.com"
+    assert standard.port is not None and standard.port.hidden
+
+
+def test_legacy_form_methods_only_where_airflow_needs_them():
+    """3.2+ deprecates the hook's form methods: defining them there would only add warnings."""
+    from airflow_provider_wix.version_compat import DECLARATIVE_CONNECTION_FORM
+
+    for method in ("get_connection_form_widgets", "get_ui_field_behaviour"):
+        assert (method in WixHook.__dict__) is not DECLARATIVE_CONNECTION_FORM

@@ -44,6 +44,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from airflow_provider_wix.callback.state import FlowRecord, waiter_key
+from airflow_provider_wix.version_compat import get_handle_event_submit
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,10 @@ _POLL_SECONDS = 0.25
 
 def stale_exit_report_can_fail(executor: str | None) -> bool:
     """Whether a resume before the safe point can fail a task on this executor and Airflow version."""
-    from airflow import __version__ as airflow_version
-    from airflow.sdk import conf
-    from packaging.version import Version
+    from airflow_provider_wix.version_compat import STALE_SUCCESS_OF_RESUMED_TASK_IGNORED, conf
 
     # Airflow < 3.2.2 fails even a ``scheduled`` task on a stale success, whatever the executor.
-    if Version(Version(airflow_version).base_version) < Version("3.2.2"):
+    if not STALE_SUCCESS_OF_RESUMED_TASK_IGNORED:
         return True
     name = executor or conf.get("core", "executor", fallback="").split(",")[0]
     return not name.strip().rsplit(".", 1)[-1].endswith("CeleryExecutor")
@@ -90,6 +89,8 @@ def wake_waiter(digest: str, record: FlowRecord) -> bool:
     trigger's poll still finds the record.
     """
     try:
+        if get_handle_event_submit() is None:
+            return False  # this Airflow has no push path: the trigger's safety poll finds the record
         from airflow.models.variable import Variable
         from airflow.utils.session import create_session
         from sqlalchemy import select
@@ -159,9 +160,8 @@ _held_wakes = _HeldWakes()
 
 
 def _resume(ti_id: uuid.UUID, record: FlowRecord) -> bool:
-    # Airflow-internal core APIs, same shape in Airflow 3.1, 3.2 and 3.3.
+    # Airflow-internal core APIs, same shape in Airflow 3.1, 3.2 and 3.3 (see version_compat).
     from airflow.models.taskinstance import TaskInstance
-    from airflow.models.trigger import handle_event_submit
     from airflow.triggers.base import TriggerEvent
     from airflow.utils.session import create_session
     from airflow.utils.state import TaskInstanceState
@@ -170,6 +170,9 @@ def _resume(ti_id: uuid.UUID, record: FlowRecord) -> bool:
         ti = session.get(TaskInstance, ti_id, with_for_update={"of": TaskInstance})
         if ti is None or ti.state != TaskInstanceState.DEFERRED:
             # Running tasks check the record themselves before deferring; never resume those.
+            return False
+        handle_event_submit = get_handle_event_submit()
+        if handle_event_submit is None:
             return False
         handle_event_submit(TriggerEvent(record.event_payload(via="push")), task_instance=ti, session=session)
     log.info("Woke task instance %s for OAuth flow of schedule %s", ti_id, record.schedule_id)

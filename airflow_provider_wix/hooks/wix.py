@@ -30,6 +30,11 @@ from airflow_provider_wix.client import (
 )
 from airflow_provider_wix.client.errors import redact
 from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
+from airflow_provider_wix.version_compat import (
+    DECLARATIVE_CONNECTION_FORM,
+    legacy_connection_form_widgets,
+    legacy_ui_field_behaviour,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -131,6 +136,13 @@ class VariableTokenStore:
                 Variable.delete(self.key)
 
 
+def _connection_type_info() -> dict[str, Any]:
+    """The ``wix`` entry of the provider info: the one definition of the connection form."""
+    from airflow_provider_wix.get_provider_info import get_provider_info
+
+    return next(item for item in get_provider_info()["connection-types"] if item["connection-type"] == "wix")
+
+
 def _in_task_process() -> bool:
     """True inside a task (worker or dag.test()), where Variables are reachable through the SDK."""
     from airflow.sdk.execution_time import task_runner
@@ -216,6 +228,16 @@ class WixHook(BaseHook):
     default_conn_name = DEFAULT_WIX_CONN_ID
     conn_type = "wix"
     hook_name = "Wix"
+
+    if not DECLARATIVE_CONNECTION_FORM:
+        # Airflow < 3.2 builds the connection form from these; 3.2+ reads the provider info instead.
+        @classmethod
+        def get_connection_form_widgets(cls) -> dict[str, Any]:
+            return legacy_connection_form_widgets(_connection_type_info()["conn-fields"])
+
+        @classmethod
+        def get_ui_field_behaviour(cls) -> dict[str, Any]:
+            return legacy_ui_field_behaviour(_connection_type_info()["ui-field-behaviour"])
 
     def __init__(
         self,
@@ -357,7 +379,7 @@ class WixHook(BaseHook):
         if configured is not None:
             source = f"callback_base_url in the extra of Airflow connection {self.wix_conn_id!r}"
         else:
-            from airflow.sdk import conf
+            from airflow_provider_wix.version_compat import conf
 
             configured = (conf.get("api", "base_url", fallback=None) or "").strip() or None
             if configured is None:

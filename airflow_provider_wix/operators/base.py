@@ -32,9 +32,8 @@ def fail_fast_on_invalid_input() -> Iterator[None]:
     It is raised before any request, from the task's own arguments or settings (a malformed GUID or
     OAuth state, ``from_`` after ``to``, an unusable callback URL), and is the same on every try.
     """
-    from airflow.sdk.exceptions import AirflowFailException
-
     from airflow_provider_wix.client.errors import WixInvalidRequestError
+    from airflow_provider_wix.version_compat import AirflowFailException
 
     try:
         yield
@@ -94,9 +93,8 @@ class WixBaseOperator(WixHookMixin, BaseOperator):
 
         A provider that connects otherwise fails the task without retries and names the right operator.
         """
-        from airflow.sdk.exceptions import AirflowFailException
-
         from airflow_provider_wix.client.models import find_provider
+        from airflow_provider_wix.version_compat import AirflowFailException
 
         provider = find_provider(self.hook.list_providers(), key)
         if method is None:

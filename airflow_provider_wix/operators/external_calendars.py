@@ -9,8 +9,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
 from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
 from airflow_provider_wix.links.external_calendars import WixAuthorizeCalendarLink
 from airflow_provider_wix.operators.base import WixBaseOperator
@@ -21,6 +19,7 @@ from airflow_provider_wix.utils.templated_arguments import (
     is_none_text,
     parse_literal,
 )
+from airflow_provider_wix.version_compat import AirflowFailException, AirflowSkipException
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseNotifier, Context, ObjectStoragePath

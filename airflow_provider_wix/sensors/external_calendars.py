@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
 from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
 from airflow_provider_wix.operators.base import WixHookMixin, fail_fast_on_invalid_input
+from airflow_provider_wix.version_compat import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    conf,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -56,8 +61,6 @@ _DEFER_TIMEOUT_MARGIN = timedelta(minutes=5)
 
 def _resume_guard(sensor: BaseSensorOperator, context: Context) -> dict[str, str | None]:
     """Trigger arguments that keep its event from resuming the task too early (``callback.wake``)."""
-    from airflow.sdk import conf
-
     from airflow_provider_wix.callback.state import RESUMABLE_PATH
     from airflow_provider_wix.callback.wake import resume_not_before
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow_provider_wix.version_compat import AirflowFailException
 
 __all__ = ["as_optional_bool", "as_optional_text", "as_str_list", "is_none_text", "parse_literal"]
 

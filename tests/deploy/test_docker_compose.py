@@ -393,7 +393,10 @@ def test_dockerfile_installs_the_package_with_the_constraints_file() -> None:
             for source in parts[:-1]:
                 copies[source] = parts[-1]
     assert copies["constraints/constraints-3.11.txt"] == "/opt/airflow-provider-wix/constraints.txt"
-    assert copies["pyproject.toml"] == copies["README.md"] == "/opt/airflow-provider-wix/src/"
+    # LICENSE and NOTICE too: pyproject.toml names them as license files, so the build needs them.
+    assert {copies[name] for name in ("pyproject.toml", "README.md", "LICENSE", "NOTICE")} == {
+        "/opt/airflow-provider-wix/src/"
+    }
     assert copies["airflow_provider_wix"] == "/opt/airflow-provider-wix/src/airflow_provider_wix"
 
     runs = [rest for keyword, rest in instructions if keyword == "RUN" and "pip install" in rest]
@@ -450,10 +453,13 @@ def dockerignored(path: str) -> bool:
     [
         ("pyproject.toml", False),
         ("README.md", False),
+        ("LICENSE", False),
+        ("NOTICE", False),
         ("airflow_provider_wix/__init__.py", False),
         ("airflow_provider_wix/plugins/callback.py", False),
         ("constraints/constraints-3.11.txt", False),
         (".venv/bin/python", True),
+        (".venv-compat/airflow-3.1-py3.10/bin/python", True),
         (".demo/airflow.db", True),
         (".git/HEAD", True),
         (".env", True),

@@ -163,11 +163,10 @@ class _SmtpSession(socketserver.StreamRequestHandler):
 
 
 def test_links_are_emailed_through_the_smtp_provider_when_a_connection_exists(monkeypatch):
-    from airflow.dag_processing.dagbag import DagBag
-
+    from airflow_provider_wix.version_compat import dag_bag
     from tests.conftest import EXAMPLE_DAGS
 
-    dag = DagBag(dag_folder=str(EXAMPLE_DAGS / "wix_bulk_onboarding.py")).dags["wix_bulk_onboarding"]
+    dag = dag_bag(str(EXAMPLE_DAGS / "wix_bulk_onboarding.py")).dags["wix_bulk_onboarding"]
     (invitation,) = dag.get_task("onboard.connect").notifiers
     schedule_id = "89e20858-bfa1-462b-b813-074fb1e4d62f"
     url = "https://www.wix.com/oauth/consent/abc"

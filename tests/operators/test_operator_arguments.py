@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_wix.operators.external_calendars import (
     ConnectByCredentialsOperator,
@@ -18,6 +17,7 @@ from airflow_provider_wix.operators.external_calendars import (
     UpdateSyncConfigOperator,
 )
 from airflow_provider_wix.utils.templated_arguments import as_optional_bool, as_str_list
+from airflow_provider_wix.version_compat import AirflowFailException
 
 
 @pytest.mark.parametrize(

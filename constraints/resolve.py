@@ -1,0 +1,84 @@
+"""Resolve a pinned constraints file for one Python and one Airflow release.
+
+Run with the interpreter the file is for (``make constraints PYTHON=python3.12 [AIRFLOW=3.1]``): pip
+resolves the project's extras plus ``apache-airflow==<release>`` with that interpreter's markers and
+wheels, without installing anything, and the resolution is written out pinned and sorted. Holds in
+``constraints/holds.txt`` (versions known to break something) are applied on every resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOLDS = ROOT / "constraints" / "holds.txt"
+EXTRAS = "test,e2e,smtp"
+PROJECT = "airflow-provider-wix"
+
+
+def resolve(airflow: str, prefer: Path | None) -> list[tuple[str, str]]:
+    """Names and versions pip would install for the project on this interpreter.
+
+    ``prefer`` (another constraints file, e.g. the same Python's for the newest Airflow) is tried
+    first, without its Airflow pins, so the files differ only where they must; if that cannot be
+    resolved, pip resolves from scratch.
+    """
+    if prefer is not None:
+        kept = [line for line in prefer.read_text().splitlines() if not line.lower().startswith("apache-airflow")]
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+            handle.write("\n".join(kept) + "\n")
+        try:
+            return _resolve(airflow, Path(handle.name))
+        except subprocess.CalledProcessError:
+            print(f"Could not stay within {prefer}; resolving from scratch", file=sys.stderr)
+        finally:
+            Path(handle.name).unlink()
+    return _resolve(airflow, None)
+
+
+def _resolve(airflow: str, prefer: Path | None) -> list[tuple[str, str]]:
+    with tempfile.TemporaryDirectory(prefix="wix-resolve-") as tmp:
+        env_dir = Path(tmp) / "venv"
+        venv.create(env_dir, with_pip=True)
+        pip = [str(env_dir / "bin" / "python"), "-m", "pip"]
+        subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
+        report = Path(tmp) / "report.json"
+        command = [*pip, "install", "--quiet", "--dry-run", "--ignore-installed", "--report", str(report)]
+        command += ["--constraint", str(HOLDS)]
+        if prefer is not None:
+            command += ["--constraint", str(prefer)]
+        command += [f"{ROOT}[{EXTRAS}]", f"apache-airflow=={airflow}"]
+        subprocess.run(command, check=True)
+        installs = json.loads(report.read_text())["install"]
+    pins = [(item["metadata"]["name"], item["metadata"]["version"]) for item in installs]
+    return sorted((pin for pin in pins if pin[0].lower() != PROJECT), key=lambda pin: pin[0].lower())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--airflow", required=True, help="the apache-airflow release, e.g. 3.3.2")
+    parser.add_argument("--output", required=True, type=Path)
+    parser.add_argument("--prefer", type=Path, help="an existing constraints file to stay close to (optional)")
+    args = parser.parse_args()
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    pins = resolve(args.airflow, args.prefer if args.prefer and args.prefer.exists() else None)
+    holds = [line.strip() for line in HOLDS.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    lines = [
+        f"# Pinned constraints for airflow-provider-wix on Python {python} (apache-airflow {args.airflow}).",
+        "# Refresh on purpose with: make constraints [PYTHON=...] [AIRFLOW=<minor>]   (then review the diff and test)",
+        *(f"# Held back (constraints/holds.txt): {hold}" for hold in holds),
+        *(f"{name}=={version}" for name, version in pins),
+    ]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text("\n".join(lines) + "\n")
+    print(f"{args.output}: {len(pins)} packages for Python {python}, apache-airflow {args.airflow}")
+
+
+if __name__ == "__main__":
+    main()
