@@ -12,6 +12,7 @@ module the name comes from.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as _AIRFLOW_VERSION
@@ -19,6 +20,8 @@ from packaging.version import Version
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from typing_extensions import TypeIs
 
 
 def _base_version_tuple() -> tuple[int, int, int]:
@@ -87,6 +90,7 @@ __all__ = [
     "dag_bag",
     "get_handle_event_submit",
     "hook_info",
+    "is_local_path",
     "legacy_connection_form_widgets",
     "legacy_ui_field_behaviour",
 ]
@@ -139,6 +143,19 @@ def legacy_ui_field_behaviour(behaviour: Mapping[str, Any]) -> dict[str, Any]:
 #: the worker that exited on ``defer()``. Before 3.2.2 the callback holds its push until the scheduler
 #: has drained that report (callback/wake.py).
 STALE_SUCCESS_OF_RESUMED_TASK_IGNORED = AIRFLOW_VERSION >= (3, 2, 2)
+
+
+# -- Object storage --------------------------------------------------------------------------------
+def is_local_path(path: object) -> TypeIs[Path]:
+    """A plain local ``pathlib.Path``, not an ``ObjectStoragePath``.
+
+    Up to Airflow 3.1 (universal_pathlib 0.2) ``ObjectStoragePath`` subclasses ``pathlib.Path``, so
+    ``isinstance(path, Path)`` is true for ``file://`` and ``s3://`` URLs as well; from 3.2
+    (universal_pathlib 0.3) it does not.
+    """
+    from airflow.sdk import ObjectStoragePath
+
+    return isinstance(path, Path) and not isinstance(path, ObjectStoragePath)
 
 
 # -- Hook discovery (tests and diagnostics) ---------------------------------------------------------

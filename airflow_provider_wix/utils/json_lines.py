@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from contextlib import suppress
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from airflow_provider_wix.version_compat import is_local_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+    from pathlib import Path
     from typing import TypeAlias
 
     from airflow.sdk import ObjectStoragePath
@@ -29,7 +31,7 @@ def write_json_lines(target: ExportTarget, batches: Iterable[Sequence[Mapping[st
     import uuid
 
     tmp_name = f".{target.name}.{uuid.uuid4().hex}.tmp"
-    if isinstance(target, Path):
+    if is_local_path(target):  # not isinstance(target, Path): see version_compat.is_local_path
         return _write_local(target, target.with_name(tmp_name), batches)
     return _write_object(target, target.parent / tmp_name, batches)
 
