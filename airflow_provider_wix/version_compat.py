@@ -1,9 +1,10 @@
 """Every difference between the Airflow minors this provider supports, in one place.
 
-Supported: Airflow 3.1 onward (the test matrix runs the newest patch of 3.1, 3.2 and 3.3; README,
-"Supported versions"). Each name below says from which release the newer path applies; older
-releases take the fallback next to it. Code elsewhere imports these names instead of testing
-versions itself, so dropping a minor means deleting its fallbacks here.
+Written for Airflow 3.1 onward (``make test-compat`` runs the newest patch of 3.1, 3.2 and 3.3;
+pyproject.toml claims a minor once its cell is green; README, "Supported versions"). Each name
+below says from which release the newer path applies; older releases take the fallback next to it.
+Code elsewhere imports these names instead of testing versions itself, so dropping a minor means
+deleting its fallbacks here.
 
 Kept cheap to import (it is imported by DAG files): only ``airflow`` itself and, per version, the
 module the name comes from.
@@ -30,7 +31,7 @@ def _base_version_tuple() -> tuple[int, int, int]:
 
 
 AIRFLOW_VERSION = _base_version_tuple()
-#: The oldest minor the test matrix proves (also ``apache-airflow>=`` in pyproject.toml).
+#: The oldest minor these fallbacks are written for.
 MIN_AIRFLOW_VERSION = (3, 1, 0)
 AIRFLOW_V_3_2_PLUS = AIRFLOW_VERSION >= (3, 2, 0)
 AIRFLOW_V_3_3_PLUS = AIRFLOW_VERSION >= (3, 3, 0)
