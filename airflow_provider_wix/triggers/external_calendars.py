@@ -155,6 +155,35 @@ class WixOAuthCallbackTrigger(_ResumingTrigger):
             },
         )
 
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            async for event in super().run():
+                yield event
+                return
+        except asyncio.CancelledError:
+            # The callback route resumes the task itself (push), which leaves this trigger without a
+            # task instance; the triggerer then cancels it exactly as if a user had marked the task,
+            # logging "Trigger cancelled by user action, invoking on_kill". When the answer is in
+            # the record, this wait simply ended: say so and finish instead of being killed.
+            answer = await self._answer_after_cancel()
+            if answer is None:
+                raise
+            yield answer
+
+    async def _answer_after_cancel(self) -> TriggerEvent | None:
+        from airflow_provider_wix.callback.store import aload_flow
+
+        if self.state_digest is None:
+            return None
+        try:
+            record = await asyncio.wait_for(aload_flow(self.state_digest), timeout=5)
+        except Exception:
+            return None
+        if record is None or record.is_pending:
+            return None
+        self.log.info("The owner's answer reached the task directly (pushed by the callback); this wait is over")
+        return TriggerEvent(record.event_payload(via="push"))
+
     async def _events(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_wix.callback.store import aload_flow
 

@@ -176,3 +176,39 @@ def test_callback_trigger_asks_the_api_server_instead_of_waiting_out_the_hold(mo
         resume_check_url=airflow_api_server + RESUMABLE_PATH.format(ti_id=uuid.uuid4()),
     )
     assert _first_event(trigger, timeout=20)["connection_id"] == "conn1"  # answered "not deferred": no wait
+
+
+async def _cancel_while_waiting(trigger: WixOAuthCallbackTrigger, before_cancel: Any) -> list[Any]:
+    """Run the trigger as the triggerer does, cancel it mid-wait (as for an orphaned trigger), collect events."""
+    events: list[Any] = []
+
+    async def consume() -> None:
+        async for event in trigger.run():
+            events.append(event.payload)
+
+    task = asyncio.ensure_future(consume())
+    await asyncio.sleep(0.2)
+    before_cancel()
+    task.cancel("__airflow_user_action__")
+    try:
+        await task
+    except asyncio.CancelledError:
+        events.append("cancelled")
+    return events
+
+
+def test_callback_trigger_ends_normally_when_cancelled_after_a_pushed_answer(monkeypatch):
+    """The push resumes the task; the orphaned trigger is cancelled; it must not look like a user's kill."""
+    token = new_state_token()
+    _publish(monkeypatch, token, _record())
+    trigger = WixOAuthCallbackTrigger(state_digest=state_digest(token), poll_interval=3600)
+    answered = _record().completed(connection_id="conn1", error=None)
+    events = asyncio.run(_cancel_while_waiting(trigger, lambda: _publish(monkeypatch, token, answered)))
+    assert events == [{**answered.event_payload(via="push")}]
+
+
+def test_callback_trigger_cancelled_while_still_pending_is_a_real_cancellation(monkeypatch):
+    token = new_state_token()
+    _publish(monkeypatch, token, _record())
+    trigger = WixOAuthCallbackTrigger(state_digest=state_digest(token), poll_interval=3600)
+    assert asyncio.run(_cancel_while_waiting(trigger, lambda: None)) == ["cancelled"]
