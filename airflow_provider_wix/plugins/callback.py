@@ -19,12 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from airflow_provider_wix import __version__
-from airflow_provider_wix.callback.state import (
-    CALLBACK_ERROR_EXPLANATIONS,
-    CALLBACK_PATH,
-    RESUMABLE_PATH,
-    is_valid_connection_id,
-)
+from airflow_provider_wix.callback.state import CALLBACK_PATH, RESUMABLE_PATH, is_valid_connection_id
+from airflow_provider_wix.callback.wording import OwnerPage, outcome_page, refused_page
 from airflow_provider_wix.client.models import OAuthCallbackError
 
 URL_PREFIX = "/wix"
@@ -83,28 +79,23 @@ def oauth_callback(state: str, request: Request) -> Response:
         outcome = record_callback(state, connection_id=connection_id, error=error)
     except CallbackRefused as refused:
         return _render(
-            wants_json,
-            refused.http_status,
-            {"status": "refused", "reason": refused.reason},
-            title="This link cannot be used",
-            body=refused.reason,
+            wants_json, refused.http_status, {"status": "refused", "reason": refused.reason}, refused_page(refused.reason)
         )
     record = outcome.record
     if record.error is None:
-        return _render(
-            wants_json,
-            200,
-            {"status": "connected", "scheduleId": record.schedule_id, "connectionId": record.connection_id},
-            title="Calendar connected \N{EM DASH} you can close this tab",
-            body=f"Your calendar is now connected to the Wix schedule {record.schedule_id}.",
-        )
-    return _render(
-        wants_json,
-        200,
-        {"status": "error", "scheduleId": record.schedule_id, "error": record.error.value},
-        title="The calendar was not connected",
-        body=CALLBACK_ERROR_EXPLANATIONS[record.error],
-    )
+        payload = {"status": "connected", "scheduleId": record.schedule_id, "connectionId": record.connection_id}
+    else:
+        payload = {"status": "error", "scheduleId": record.schedule_id, "error": record.error.value}
+    if wants_json:
+        return _render(wants_json, 200, payload, None)
+    return _render(wants_json, 200, payload, outcome_page(record, provider=_provider_name(record.provider_id)))
+
+
+def _provider_name(provider_id: str) -> str | None:
+    """"Google", "Microsoft"…, from Wix's provider list (cached); the page does without if Wix fails."""
+    from airflow_provider_wix.dashboard.sources import configured_wix_conn_id, provider_names
+
+    return provider_names(configured_wix_conn_id()).get(provider_id)
 
 
 def _parse_outcome(request: Request) -> tuple[str | None, OAuthCallbackError | None]:
@@ -129,18 +120,19 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _render(wants_json: bool, status: int, payload: dict[str, Any], *, title: str, body: str) -> Response:
-    if wants_json:
+def _render(wants_json: bool, status: int, payload: dict[str, Any], page: OwnerPage | None) -> Response:
+    if wants_json or page is None:
         return JSONResponse(payload, status_code=status, headers=_SECURITY_HEADERS)
-    page = (
+    body = "".join(f"<p>{html.escape(paragraph)}</p>" for paragraph in page.paragraphs)
+    document = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title>"
+        f"<title>{html.escape(page.title)}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;"
-        "color:#1d1d1f}h1{font-size:1.4rem}</style></head><body>"
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(body)}</p></body></html>"
+        "color:#1d1d1f;line-height:1.5}h1{font-size:1.4rem}</style></head><body>"
+        f"<h1>{html.escape(page.title)}</h1>{body}</body></html>"
     )
-    return HTMLResponse(page, status_code=status, headers=_SECURITY_HEADERS)
+    return HTMLResponse(document, status_code=status, headers=_SECURITY_HEADERS)
 
 
 class WixOAuthCallbackPlugin(AirflowPlugin):

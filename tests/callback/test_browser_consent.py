@@ -42,7 +42,7 @@ def _oauth_url(emulator: Any, state: str, schedule_id: str) -> str:
 
 @pytest.mark.parametrize(
     ("button", "heading"),
-    [("Allow", "Calendar connected"), ("Deny", "The calendar was not connected")],
+    [("Allow", "Your Microsoft calendar is connected"), ("Deny", "You declined the connection")],
 )
 def test_owner_clicks_through_consent_in_a_browser(browser, airflow_api_server, wix_conn, issue_flow, button, heading):
     schedule_id = wix_conn.state.staff_schedules()[0].id

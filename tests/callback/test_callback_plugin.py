@@ -34,11 +34,12 @@ def test_plugin_is_mounted_without_airflow_login(api):
     assert api.get("/api/v2/dags").status_code in (401, 403)
 
 
-def test_success_records_connection_and_renders_page(api, issue_flow):
+def test_success_records_connection_and_renders_page(api, wix_conn, issue_flow):
     state = issue_flow()
     response = api.get(f"/wix/oauth/callback/{state}", params={"connectionId": CONNECTION_ID})
     assert response.status_code == 200
-    assert "Calendar connected" in response.text and SCHEDULE_ID in response.text
+    assert "Your Microsoft calendar is connected" in response.text
+    assert "appear in Wix within minutes" in response.text
     assert response.headers["referrer-policy"] == "no-referrer"
     assert response.headers["cache-control"] == "no-store"
     record = read_flow(state)
@@ -65,9 +66,13 @@ def test_json_clients_get_json(api, issue_flow):
 
 @pytest.mark.parametrize(
     ("error", "words"),
-    [("reject", "declined"), ("unsupported", "does not support"), ("internal", "Try again")],
+    [
+        ("reject", "You chose not to share your Microsoft calendar with Wix"),
+        ("unsupported", "Microsoft does not allow this type of account"),
+        ("internal", "will send you a new one"),
+    ],
 )
-def test_error_outcomes_are_recorded_and_explained(api, issue_flow, error, words):
+def test_error_outcomes_are_recorded_and_explained(api, wix_conn, issue_flow, error, words):
     state = issue_flow()
     response = api.get(f"/wix/oauth/callback/{state}", params={"error": error})
     assert response.status_code == 200
