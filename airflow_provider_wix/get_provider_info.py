@@ -64,11 +64,18 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "name": "wix_oauth_callback",
                 "plugin-class": "airflow_provider_wix.plugins.callback.WixOAuthCallbackPlugin",
-            }
+            },
+            {
+                "name": "wix_calendars_dashboard",
+                "plugin-class": "airflow_provider_wix.plugins.dashboard.WixDashboardPlugin",
+            },
         ],
         "config": {
             "wix": {
-                "description": "Defaults of the Wix provider's sensors (a poke_interval argument overrides them).",
+                "description": (
+                    "Defaults of the Wix provider's sensors (a poke_interval argument overrides them) and the "
+                    "settings of its dashboard."
+                ),
                 "options": {
                     "oauth_callback_poll_interval": {
                         "description": (
@@ -87,6 +94,23 @@ def get_provider_info() -> dict[str, Any]:
                         "type": "float",
                         "example": "10",
                         "default": "10",
+                    },
+                    "dashboard_wix_conn_id": {
+                        "description": "The Wix connection the Wix calendars dashboard lists connections with.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "wix_default",
+                        "default": "wix_default",
+                    },
+                    "dashboard_onboarding_dag_id": {
+                        "description": (
+                            "The DAG the dashboard's Re-onboard button triggers; connections onboarded outside "
+                            "Airflow are shown to the users who may read it."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "wix_calendar_onboarding",
+                        "default": "wix_calendar_onboarding",
                     },
                 },
             }

@@ -12,11 +12,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wix.callback.state import (
     FLOW_KEY_PREFIX,
     FlowRecord,
+    FlowStatus,
     InvalidStateError,
     OAuthCallbackError,
     flow_key,
@@ -25,6 +26,9 @@ from airflow_provider_wix.callback.state import (
     waiter_key,
 )
 from airflow_provider_wix.callback.wake import wake_waiter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -49,26 +53,39 @@ class CallbackOutcome:
 
 def record_callback(token: str, *, connection_id: str | None, error: OAuthCallbackError | None) -> CallbackOutcome:
     """Store the callback for a known, unexpired, unused state exactly once, then wake the waiter."""
-    from airflow.models.variable import Variable
-    from airflow.utils.session import create_session
-    from sqlalchemy import select, update
-
     try:
         digest = state_digest(token)
     except InvalidStateError as err:
         raise CallbackRefused(400, str(err)) from None
+    outcome = _complete_flow(digest, lambda record: record.completed(connection_id=connection_id, error=error))
+    _maybe_purge_expired()
+    return outcome
+
+
+def cancel_flow(digest: str, *, by: str) -> CallbackOutcome:
+    """Withdraw a pending link for the Airflow user ``by`` and wake its sensor, which then fails."""
+    return _complete_flow(digest, lambda record: record.cancelled(by=by))
+
+
+def _complete_flow(digest: str, complete: Callable[[FlowRecord], FlowRecord]) -> CallbackOutcome:
+    """Move a pending, unexpired flow to its final state exactly once, then wake the waiting sensor."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select, update
 
     with create_session() as session:
         row = session.scalars(select(Variable).where(Variable.key == flow_key(digest)).with_for_update()).one_or_none()
         if row is None:
             raise CallbackRefused(404, "This authorization link is unknown or has already been cleaned up.")
         record = FlowRecord.from_json(row.val)
+        if record.status is FlowStatus.CANCELLED:
+            raise CallbackRefused(409, "This authorization link was withdrawn; ask for a new one.")
         if not record.is_pending:
             raise CallbackRefused(409, "This authorization link has already been used.")
         if record.is_expired():
             raise CallbackRefused(410, "This authorization link has expired.")
 
-        completed = record.completed(connection_id=connection_id, error=error)
+        completed = complete(record)
         encoded = Variable(key=row.key, val=completed.to_json())
         # Compare-and-swap on the stored value: of two concurrent callbacks exactly one wins, on
         # databases that ignore FOR UPDATE (SQLite) as well as on those that honour it.
@@ -82,7 +99,6 @@ def record_callback(token: str, *, connection_id: str | None, error: OAuthCallba
             raise CallbackRefused(409, "This authorization link has already been used.")
     # Committed first: the wake-up may wait for the scheduler, and the trigger's poll needs the record.
     woke = wake_waiter(digest, completed)
-    _maybe_purge_expired()
     return CallbackOutcome(record=completed, woke_task=woke)
 
 

@@ -41,6 +41,8 @@ CALLBACK_ERROR_EXPLANATIONS = {
 class FlowStatus(str, Enum):
     PENDING = "pending"
     COMPLETED = "completed"
+    #: Withdrawn by an Airflow user (the dashboard's *Cancel*): the link no longer works.
+    CANCELLED = "cancelled"
 
 
 #: Where the plugin serves the OAuth redirect on the Airflow API server.
@@ -118,6 +120,7 @@ class FlowRecord:
     completed_at: str | None = None
     attempt: int = 1
     existing_connection_ids: list[str] | None = field(default=None)
+    cancelled_by: str | None = None
 
     @classmethod
     def issue(
@@ -166,6 +169,12 @@ class FlowRecord:
             completed_at=utcnow().isoformat(),
         )
 
+    def cancelled(self, *, by: str) -> FlowRecord:
+        """Withdraw a pending link on behalf of the Airflow user ``by``; the sensor then fails."""
+        if not self.is_pending:
+            raise ValueError("Only a pending flow can be cancelled.")
+        return replace(self, status=FlowStatus.CANCELLED, cancelled_by=by, completed_at=utcnow().isoformat())
+
     def with_existing_connections(self, connection_ids: list[str]) -> FlowRecord:
         """Remember the schedule's connections before the flow, so a new one can be told apart."""
         return replace(self, existing_connection_ids=sorted(connection_ids))
@@ -204,4 +213,5 @@ class FlowRecord:
             "connection_id": self.connection_id,
             "error": self.error.value if self.error else None,
             "attempt": self.attempt,
+            "cancelled_by": self.cancelled_by,
         }

@@ -79,7 +79,10 @@ def oauth_callback(state: str, request: Request) -> Response:
         outcome = record_callback(state, connection_id=connection_id, error=error)
     except CallbackRefused as refused:
         return _render(
-            wants_json, refused.http_status, {"status": "refused", "reason": refused.reason}, refused_page(refused.reason)
+            wants_json,
+            refused.http_status,
+            {"status": "refused", "reason": refused.reason},
+            refused_page(refused.reason),
         )
     record = outcome.record
     if record.error is None:
@@ -92,7 +95,7 @@ def oauth_callback(state: str, request: Request) -> Response:
 
 
 def _provider_name(provider_id: str) -> str | None:
-    """"Google", "Microsoft"…, from Wix's provider list (cached); the page does without if Wix fails."""
+    """ "Google", "Microsoft"…, from Wix's provider list (cached); the page does without if Wix fails."""
     from airflow_provider_wix.dashboard.sources import configured_wix_conn_id, provider_names
 
     return provider_names(configured_wix_conn_id()).get(provider_id)

@@ -42,6 +42,7 @@ OUTCOME_UNSUPPORTED = "unsupported"
 OUTCOME_WIX_ERROR = "wix_error"
 OUTCOME_TIMED_OUT = "timed_out"
 OUTCOME_FAILED = "failed"
+OUTCOME_CANCELLED = "cancelled"
 _OUTCOME_OF_ERROR = {"reject": OUTCOME_DECLINED, "unsupported": OUTCOME_UNSUPPORTED, "internal": OUTCOME_WIX_ERROR}
 
 #: Defaults of the ``[wix]`` options (declared in the provider info) the sensors read.
@@ -331,6 +332,14 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         from airflow_provider_wix.client.models import OAuthCallbackError
 
         schedule_id = self._schedule(record)
+        if event.get("cancelled_by"):
+            if digest:
+                discard_flow(digest)
+            self._push_outcome(context, OUTCOME_CANCELLED)
+            raise AirflowFailException(
+                f"Onboarding of schedule {schedule_id} cancelled by {event['cancelled_by']}; "
+                "the authorization link no longer works."
+            )
         self.log.info("The owner's decision arrived (via %s)", event.get("via", "unknown"))
         error = event.get("error")
         if error:
