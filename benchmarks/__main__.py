@@ -24,6 +24,7 @@ BENCHMARKS = (
     "events_stream",
     "token_mints",
     "dag_parse",
+    "dashboard",
     "wake_latency",
     "triggerer_cost",
     "callback_route",

@@ -6,8 +6,9 @@ one string join away (see ``benchmarks/dashboard.py``).
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -57,7 +58,6 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["q"] = lambda value: quote(str(value), safe="")
     return env
 
 
@@ -83,14 +83,63 @@ def chart_bars(per_day: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"bars": bars, "width": _CHART_WIDTH, "height": _CHART_HEIGHT, "peak": peak}
 
 
+@lru_cache(maxsize=4096)
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _row_html(row: DashboardRow, page: PageContext) -> str:
+    """One table row. Plain string building with escaping: a template engine's per-attribute lookups
+    cost ten times more, and this runs a thousand times per page view."""
+    e = html.escape
+    owner = f"<strong>{e(row.owner)}</strong><br>" if row.owner else ""
+    flow = f' data-flow="{e(row.flow_id)}"' if row.flow_id else ""
+    if row.run_id and row.dag_id:
+        run_url = f"{page.airflow_root}/dags/{_q(row.dag_id)}/runs/{_q(row.run_id)}"
+        task = f"{run_url}/tasks/{_q(row.task_id or '')}"
+        mapped = ""
+        if row.map_index >= 0:
+            task += f"/mapped/{row.map_index}"
+            mapped = f" [{row.map_index}]"
+        issued = (
+            f'<a data-ui-link href="{e(run_url)}">{e(row.dag_id)}</a><br>'
+            f'<a data-ui-link class="task" href="{e(task)}">{e(row.task_id or "")}{mapped}</a>'
+        )
+    else:
+        issued = '<span class="muted">not onboarded from Airflow</span>'
+    if row.last_change:
+        changed = f'<time datetime="{row.last_change.isoformat()}">{row.last_change.strftime("%Y-%m-%d %H:%M")}</time>'
+    else:
+        changed = '<span class="muted">\N{EM DASH}</span>'
+    actions = []
+    if row.flow_id and row.dag_id in page.permissions.link_dags:
+        actions.append('<button type="button" data-action="copy">Copy link</button>')
+    if row.flow_id and row.dag_id in page.permissions.editable_dags:
+        actions.append('<button type="button" data-action="cancel">Cancel</button>')
+    if not row.flow_id and page.permissions.can_trigger:
+        actions.append('<button type="button" data-action="reonboard">Re-onboard</button>')
+    status = row.status.value
+    return (
+        f'<tr class="row {row.group}" data-schedule="{e(row.schedule_id)}" data-status="{status}"{flow}>'
+        f"<td>{owner}<code>{e(row.schedule_id)}</code></td>"
+        f"<td>{e(row.provider)}</td>"
+        f'<td><span class="badge {status}">{e(row.label)}</span> <span class="detail">{e(row.detail)}</span></td>'
+        f"<td>{issued}</td><td>{changed}</td>"
+        f'<td class="actions">{"".join(actions)}</td></tr>\n'
+    )
+
+
 def render_page(
     rows: Sequence[DashboardRow],
     counts: dict[str, int],
     per_day: Sequence[dict[str, Any]],
     page: PageContext,
 ) -> str:
+    from markupsafe import Markup
+
+    table = Markup("".join(_row_html(row, page) for row in rows))  # noqa: S704 - every value is escaped above
     return (
         _environment()
         .get_template("dashboard.html")
-        .render(rows=rows, counts=counts, chart=chart_bars(per_day), page=page)
+        .render(rows=rows, table=table, counts=counts, chart=chart_bars(per_day), page=page)
     )

@@ -78,13 +78,10 @@ def oauth_callback(state: str, request: Request) -> Response:
         connection_id, error = _parse_outcome(request)
         outcome = record_callback(state, connection_id=connection_id, error=error)
     except CallbackRefused as refused:
-        return _render(
-            wants_json,
-            refused.http_status,
-            {"status": "refused", "reason": refused.reason},
-            refused_page(refused.reason),
-        )
+        refusal = {"status": "refused", "reason": refused.reason}
+        return _render(wants_json, refused.http_status, refusal, refused_page(refused.reason))
     record = outcome.record
+    payload: dict[str, Any]
     if record.error is None:
         payload = {"status": "connected", "scheduleId": record.schedule_id, "connectionId": record.connection_id}
     else:
@@ -95,7 +92,7 @@ def oauth_callback(state: str, request: Request) -> Response:
 
 
 def _provider_name(provider_id: str) -> str | None:
-    """ "Google", "Microsoft"…, from Wix's provider list (cached); the page does without if Wix fails."""
+    """The provider's short name (Google, Microsoft…) from Wix's list (cached); none if Wix fails."""
     from airflow_provider_wix.dashboard.sources import configured_wix_conn_id, provider_names
 
     return provider_names(configured_wix_conn_id()).get(provider_id)

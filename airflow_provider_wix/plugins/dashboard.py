@@ -26,6 +26,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from airflow_provider_wix.dashboard import UI_ROUTE
 from airflow_provider_wix.dashboard.render import STATIC
 
 if TYPE_CHECKING:
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
     from airflow_provider_wix.dashboard.rows import DashboardRow, FlowEntry
 
 URL_PREFIX = "/wix-calendars"
-UI_ROUTE = "wix-calendars"
 CSRF_HEADER = "X-CSRF-Token"
 
 _FLOW_ID = re.compile(r"^[0-9a-f]{64}$")

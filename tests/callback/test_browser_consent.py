@@ -4,9 +4,6 @@ server, and the page the calendar owner ends on."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,23 +12,6 @@ from airflow_provider_wix.callback.state import CALLBACK_PATH, FlowStatus
 from airflow_provider_wix.emulator import MICROSOFT_PROVIDER_ID
 from tests.callback.conftest import read_flow
 from tests.conftest import API_SERVER_URL
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is needed for the browser tests: apt-get install chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        yield chromium
-        chromium.close()
 
 
 def _oauth_url(emulator: Any, state: str, schedule_id: str) -> str:

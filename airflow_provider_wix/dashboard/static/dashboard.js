@@ -44,8 +44,26 @@
     field.select();
   }
 
-  async function cancelFlow(row) {
-    if (!window.confirm(`Cancel the pending link of schedule ${row.dataset.schedule}? The link stops working and the waiting task fails.`)) return;
+  // The Airflow UI shows this page in a sandboxed iframe without modals: confirm() is ignored there,
+  // so a second click on the same button confirms instead.
+  function confirmed(button, question) {
+    if (button.dataset.armed === "yes") return true;
+    button.dataset.armed = "yes";
+    button.dataset.label = button.textContent;
+    button.textContent = "Click again to confirm";
+    say(question);
+    window.setTimeout(() => {
+      if (button.dataset.armed === "yes") {
+        button.dataset.armed = "";
+        button.textContent = button.dataset.label;
+      }
+    }, 6000);
+    return false;
+  }
+
+  async function cancelFlow(row, button) {
+    if (!confirmed(button, `Cancel the pending link of schedule ${row.dataset.schedule}? The link stops working and the waiting task fails.`)) return;
+    button.dataset.armed = "";
     const body = await call(`${prefix}/api/flows/${encodeURIComponent(row.dataset.flow)}/cancel`, {
       method: "POST",
       headers: { "X-CSRF-Token": csrfToken, "Content-Type": "application/json" },
@@ -55,9 +73,11 @@
     window.setTimeout(() => window.location.reload(), 800);
   }
 
-  async function reonboard(row) {
+  async function reonboard(row, button) {
+    if (!confirmed(button, `Start a new onboarding of schedule ${row.dataset.schedule}? Its owner gets a new link.`)) return;
+    button.dataset.armed = "";
+    button.textContent = button.dataset.label;
     const plan = await call(`${prefix}/api/schedules/${encodeURIComponent(row.dataset.schedule)}/onboarding-conf`);
-    if (!window.confirm(`Start ${plan.dagId} for schedule ${row.dataset.schedule}?`)) return;
     const run = await call(`${airflowRoot}/api/v2/dags/${encodeURIComponent(plan.dagId)}/dagRuns`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -79,6 +99,20 @@
       say(`${button.textContent} failed: ${error.message}`, true);
     } finally {
       button.disabled = false;
+    }
+  });
+
+  // Links into the Airflow UI: the sandboxed iframe may not navigate the top window, but it shares
+  // its origin, so the UI's router is asked to go there (a normal page load if that fails).
+  document.body.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-ui-link]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    try {
+      window.parent.history.pushState(null, "", link.getAttribute("href"));
+      window.parent.dispatchEvent(new PopStateEvent("popstate", { state: null }));
+      event.preventDefault();
+    } catch (error) {
+      // not inside the Airflow UI: follow the link here
     }
   });
 
