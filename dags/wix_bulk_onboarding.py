@@ -297,7 +297,7 @@ def wix_bulk_onboarding() -> None:
         )
         wait = WaitForOwner(
             task_id="wait_for_owner",
-            oauth_state=connect.output["oauth_state"],
+            connect_task_id=connect.task_id,  # the state and, on a timeout, the pending link
             schedule_id=schedule_id,
             wait_hours="{{ params.owner_wait_hours }}",
             deferrable=True,
@@ -386,14 +386,11 @@ def _report_line(row: dict[str, Any], ti: Any, states: dict[str, Any], wait_hour
         def pull(task_id: str, key: str = "return_value") -> Any:
             return ti.xcom_pull(task_ids=f"onboard.{task_id}", key=key, map_indexes=index)
 
-        line.update(
-            _onboarding_outcome(
-                {t.removeprefix("onboard."): states.get(f"{t}_{index}") for t in ONBOARD_TASKS},
-                pull("wait_for_owner", "outcome"),
-                pull("wait_for_owner"),
-                wait_hours,
-            )
-        )
+        group = {t.removeprefix("onboard."): states.get(f"{t}_{index}") for t in ONBOARD_TASKS}
+        # Pull only what exists: Airflow 3 logs every missing XCom as an ERROR line.
+        outcome = pull("wait_for_owner", "outcome") if group["wait_for_owner"] in ("success", "failed") else None
+        connection_id = pull("wait_for_owner") if outcome == "connected" else None
+        line.update(_onboarding_outcome(group, outcome, connection_id, wait_hours))
         if not row.get("owner_email") and states.get(f"onboard.connect_{index}") == "success":
             line["link"] = (
                 f"Wix shows no e-mail for {line['person']}, so the link was not e-mailed: pass it on by hand. "
@@ -523,6 +520,8 @@ def _onboarding_outcome(
         return {"outcome": "timed_out", "detail": f"no answer within {wait_hours:g} h; the link was withdrawn"}
     if outcome == "unsupported":
         return {"outcome": "failed", "detail": "the calendar provider does not support this type of account"}
+    if outcome == "cancelled":
+        return {"outcome": "failed", "detail": "an Airflow user cancelled the link (Wix calendars dashboard)"}
     if outcome == "wix_error":
         return {"outcome": "failed", "detail": "Wix failed to complete the connection, also on retry"}
     if outcome != "connected":

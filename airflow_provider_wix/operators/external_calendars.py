@@ -134,6 +134,7 @@ class ConnectByOAuthOperator(WixBaseOperator):
         ti.xcom_push(key="oauth_state", value=state)
         ti.xcom_push(key="redirect_url", value=redirect_url)
         self.log.info("Open this URL to authorize the calendar for schedule %s: %s", schedule_id, oauth_url)
+        self._log_where_the_link_is()
         self._notify(context, oauth_url, schedule_id)
         return oauth_url
 
@@ -154,6 +155,16 @@ class ConnectByOAuthOperator(WixBaseOperator):
             existing = hook.list_connections(schedule_ids=[schedule_id])
             record = record.with_existing_connections([c["id"] for c in existing if c.get("id")])
         save_flow(digest, record)
+
+    def _log_where_the_link_is(self) -> None:
+        from airflow_provider_wix.dashboard import dashboard_url
+
+        self.log.info(
+            "The same link is the 'Authorize calendar' button on this task instance's page in the Airflow UI "
+            "(Grid view: select this task; the button is next to its Details tab), and the Wix calendars "
+            "dashboard lists every pending link: %s",
+            dashboard_url(),
+        )
 
     def _notify(self, context: Context, oauth_url: str, schedule_id: str) -> None:
         if not self.notifiers:

@@ -18,6 +18,7 @@ from airflow_provider_wix.version_compat import (
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from datetime import datetime
 
     from airflow.sdk import Context
 
@@ -166,11 +167,17 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
             return ti.xcom_pull(task_ids=task_id, key=key, map_indexes=map_index)
         return ti.xcom_pull(task_ids=task_id, key=key)
 
-    def _oauth_url(self, context: Context) -> str | None:
-        """The link the owner should use: a re-issued one (after a Wix failure) or the original."""
-        value = self._pull(context, context["ti"].task_id, "oauth_url")
-        if not value and self.connect_task_id is not None:
+    def _oauth_url(self, context: Context, record: FlowRecord | None) -> str | None:
+        """The link the owner should use: a re-issued one (after a Wix failure) or the original.
+
+        Only an XCom that exists is pulled: Airflow 3 logs every missing one as an ERROR line.
+        """
+        if record is not None and record.attempt > 1:
+            value = self._pull(context, context["ti"].task_id, "oauth_url")
+        elif self.connect_task_id is not None:
             value = self._pull(context, self.connect_task_id, "return_value")
+        else:
+            value = None
         return value if isinstance(value, str) else None
 
     def _load(self, context: Context) -> tuple[str | None, FlowRecord | None]:
@@ -225,11 +232,16 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     # -- poke / reschedule modes -------------------------------------------------------------------
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
+        from airflow_provider_wix.callback.state import utcnow
+
         try:
             digest, record = self._load(context)
-            return self._decided(context, digest, record)
+            result = self._decided(context, digest, record)
         finally:
             self.close_hook()
+        if result is False:
+            self._log_waiting(record, record.expires if record else utcnow() + timedelta(seconds=self.timeout))
+        return result
 
     def _decided(self, context: Context, digest: str | None, record: FlowRecord | None) -> bool | PokeReturnValue:
         """Finish if the owner's decision is recorded (or a new connection shows up in the API)."""
@@ -251,14 +263,35 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
 
         return find_new_connection(self.hook.client, schedule_id, existing)
 
+    def _log_waiting(self, record: FlowRecord | None, until: datetime) -> None:
+        """Tell the Airflow user what this task waits for, until when, and where to follow it."""
+        from airflow_provider_wix.dashboard import dashboard_url
+
+        schedule_id = self._schedule(record) or "(unknown)"
+        link_task = record.task_id if record else self.connect_task_id
+        self.log.info(
+            "Waiting for the owner of schedule %s to answer the authorization link issued by task %s; "
+            "the wait ends at %s UTC%s. Follow all onboardings on the Wix calendars dashboard: %s",
+            schedule_id,
+            link_task or "(none: watching List Connections)",
+            until.strftime("%Y-%m-%d %H:%M"),
+            f" (the link is valid until {record.expires.strftime('%Y-%m-%d %H:%M')} UTC)" if record else "",
+            dashboard_url(),
+        )
+
     def execute(self, context: Context) -> Any:
         with fail_fast_on_invalid_input():
             if not self.deferrable:
                 try:
                     return super().execute(context)
                 except AirflowSensorTimeout as timeout:
+                    from airflow_provider_wix.callback.state import state_digest
+                    from airflow_provider_wix.callback.store import load_flow
+
                     self._push_outcome(context, OUTCOME_TIMED_OUT)
-                    raise AirflowSensorTimeout(self._timeout_message(context)) from timeout
+                    state = self._state(context)
+                    record = load_flow(state_digest(state)) if state else None
+                    raise AirflowSensorTimeout(self._timeout_message(context, record)) from timeout
             try:
                 return self._execute_deferrable(context)
             finally:
@@ -283,6 +316,7 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         deadline = utcnow() + timedelta(seconds=self.timeout)
         if record is not None:
             deadline = min(deadline, record.expires)
+        self._log_waiting(record, deadline)
         self.defer(
             trigger=WixOAuthCallbackTrigger(
                 state_digest=digest,
@@ -310,10 +344,11 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         state = self._state(context)
         digest = state_digest(state) if state else None
         if event.get("status") == "timeout":
+            message = self._timeout_message(context, load_flow(digest) if digest else None)
             if digest:
                 discard_flow(digest)
             self._push_outcome(context, OUTCOME_TIMED_OUT)
-            raise AirflowSensorTimeout(self._timeout_message(context))
+            raise AirflowSensorTimeout(message)
         if event.get("status") == "error":
             self._push_outcome(context, OUTCOME_FAILED)
             raise AirflowException(str(event.get("message")))
@@ -379,9 +414,9 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     def _push_outcome(context: Context, outcome: str) -> None:
         context["ti"].xcom_push(key="outcome", value=outcome)
 
-    def _timeout_message(self, context: Context) -> str:
+    def _timeout_message(self, context: Context, record: FlowRecord | None) -> str:
         hours = self.timeout / 3600
-        link = self._oauth_url(context)
+        link = self._oauth_url(context, record)
         pending = f"The authorization link is still pending: {link}" if link else "No answer arrived."
         return f"The calendar owner did not answer within {hours:g} h. {pending}"
 
