@@ -27,7 +27,6 @@ from airflow_provider_wix.version_compat import AirflowFailException
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-GUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # What the trigger form offers, and the name List Providers is searched with (see find_provider).
 PROVIDERS = {"Google": "GOOGLE", "Microsoft": "MICROSOFT", "Apple": "I_CAL"}
 
@@ -96,16 +95,24 @@ every `[wix] oauth_callback_poll_interval` seconds (default 600; the callback it
         "schedule_id": Param(
             None,
             type=["null", "string"],
-            pattern=GUID_PATTERN,
             title="Wix schedule id",
-            description="Instead of a staff member: the schedule to connect (e.g. the business schedule), a GUID.",
+            description="Instead of a staff member: the schedule to connect, a GUID like "
+            "89e20858-bfa1-462b-b813-074fb1e4d62f (the business schedule works too). Where to find it: the "
+            "Wix calendars page of this Airflow lists the schedules onboarded so far; in Wix it is the "
+            "staff member's events schedule id (Staff Members API, eventsSchedule.id).",
         ),
         "provider": Param(
             "Google",
             type="string",
             enum=list(PROVIDERS),
+            values_display={
+                "Google": "Google Calendar",
+                "Microsoft": "Microsoft Outlook / Office 365",
+                "Apple": "Apple iCloud Calendar",
+            },
             title="Calendar provider",
-            description="Resolved to the site's provider id through List Providers.",
+            description="Where the staff member keeps their calendar. Google and Microsoft ask the owner to "
+            "approve by a link; Apple uses an app-specific password stored in an Airflow connection.",
         ),
         "import_events": Param(
             True,
@@ -115,7 +122,7 @@ every `[wix] oauth_callback_poll_interval` seconds (default 600; the callback it
         ),
         "import_calendars": Param(
             [],
-            type="array",
+            type=["array", "null"],
             items={"type": "string"},
             title="Calendars to import",
             description="Names or ids of the calendars to import from, for providers that allow specific "
@@ -125,8 +132,15 @@ every `[wix] oauth_callback_poll_interval` seconds (default 600; the callback it
             "none",
             type="string",
             enum=["none", "primary", "dedicated"],
+            values_display={
+                "none": "Don't export",
+                "primary": "Into the owner's primary calendar (providers that allow it)",
+                "dedicated": "Into a separate calendar Wix creates (Microsoft, Apple)",
+            },
             title="Export Wix bookings",
-            description="none, into the primary calendar, or into a dedicated calendar Wix creates.",
+            description="Copy Wix bookings into the owner's calendar. Google does not accept exports from "
+            'Wix: choose "Don\'t export" for Google (otherwise the run skips it and says why). Microsoft and '
+            "Apple export into a separate calendar Wix creates.",
         ),
         "days_ahead": Param(
             7,
@@ -144,9 +158,10 @@ every `[wix] oauth_callback_poll_interval` seconds (default 600; the callback it
         ),
         "apple_credentials_conn_id": Param(
             "wix_apple_credentials",
-            type="string",
+            type=["string", "null"],
             title="Apple credentials (Airflow connection id)",
-            description="Apple only: login = Apple ID, password = an app-specific password.",
+            description="Apple only, ignored otherwise: an Airflow connection whose login is the Apple ID and "
+            "whose password is an app-specific password (appleid.apple.com).",
         ),
     },
 )
@@ -202,7 +217,7 @@ def wix_calendar_onboarding() -> None:
         task_id="connect_by_credentials",
         schedule_id=target["schedule_id"],
         provider_id=provider["provider_id"],
-        credentials_conn_id="{{ params.apple_credentials_conn_id }}",
+        credentials_conn_id="{{ params.apple_credentials_conn_id or 'wix_apple_credentials' }}",
         retries=0,  # connecting is not idempotent
     )
     list_connections = ListConnectionsOperator(
@@ -236,7 +251,7 @@ def wix_calendar_onboarding() -> None:
 
         import_from: str | list[str] | None = None
         if params["import_events"]:
-            import_from = _calendars_to_import(provider, connection["id"], params["import_calendars"])
+            import_from = _calendars_to_import(provider, connection["id"], params["import_calendars"] or [])
         export_to = None if params["export"] == "none" else params["export"]
 
         from airflow_provider_wix.client.models import build_sync_config
@@ -282,10 +297,14 @@ def wix_calendar_onboarding() -> None:
         target: dict[str, str],
     ) -> dict[str, Any]:
         """The run's result in one place: what was connected, what syncs, and what was imported."""
-        from airflow_provider_wix.client.models import unsupported_sync_reason
+        from airflow_provider_wix.client.models import describe_sync_config, same_sync_config, unsupported_sync_reason
 
         requested = plan["sync_config"]
-        not_applied = unsupported_sync_reason(provider, requested)
+        actual = connection.get("syncConfig")
+        # Only a difference is worth a note: Google keeps its own config, which may be just what was asked.
+        not_applied = None
+        if not same_sync_config(requested, actual):
+            not_applied = unsupported_sync_reason(provider, requested) or "Wix reports a different sync config"
         result = {
             "schedule_id": target["schedule_id"],
             "staff_member": target["staff_member"],
@@ -306,8 +325,10 @@ def wix_calendar_onboarding() -> None:
             f"{who} is connected to {provider.get('name')} "
             f"({connection.get('externalAccountEmail') or 'account unknown'}): connection "
             f"{connection.get('id')}, status {connection.get('status')}.",
-            f"Sync config: {connection.get('syncConfig')}"
-            + (f" (the requested config was not applied: {not_applied})" if not_applied else ""),
+            f"Sync: {describe_sync_config(actual)}."
+            + (
+                f" You asked for: {describe_sync_config(requested)}; not applied: {not_applied}." if not_applied else ""
+            ),
             f"{len(events)} event(s) from {plan['window_from']} to {plan['window_to']}"
             + (", first ones:" if events else "."),
             *(f"  {e.get('start')} - {e.get('end')} {e.get('title', '')}".rstrip() for e in events[:SAMPLE_EVENTS]),
@@ -337,8 +358,8 @@ def _schedule_to_connect(params: Mapping[str, Any]) -> dict[str, str]:
     if bool(who) == bool(schedule_id):
         raise AirflowFailException("Fill in exactly one of: staff member (e-mail or name), schedule id.")
     try:
-        if schedule_id:
-            return {"schedule_id": validate_guid(schedule_id, "schedule_id"), "staff_member": ""}
+        if schedule_id:  # checked here rather than by a regex in the form, so a typo gets a sentence
+            return {"schedule_id": validate_guid(schedule_id, "The Wix schedule id"), "staff_member": ""}
         member = find_staff_member(WixHook().query_staff_members(service_providers=None), who)
     except WixInvalidRequestError as exc:
         raise AirflowFailException(str(exc)) from None

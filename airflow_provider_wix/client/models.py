@@ -524,3 +524,42 @@ def find_staff_member(staff: Iterable[StaffMember], key: str) -> StaffMember:
     raise WixInvalidRequestError(
         f"No staff member has the {kind} {key!r}; the site lists {len(candidates)}: {shown or 'nobody'}.{hint}"
     )
+
+
+
+
+def _sync_shape(config: Mapping[str, Any] | None) -> tuple[str | tuple[str, ...] | None, str | None]:
+    """What a sync config means, ignoring how it is spelled: (import source, export target)."""
+    config = config or {}
+    listing = config.get("listEventFromCalendars") or {}
+    source: str | tuple[str, ...] | None = None
+    if listing.get("enabled"):
+        calendars = (listing.get("calendars") or {}).get("calendars")
+        source = tuple(sorted(str(c.get("id")) for c in calendars)) if calendars else "primary"
+    export = config.get("syncToCalendar") or {}
+    target = None
+    if export.get("enabled"):
+        target = "dedicated" if "dedicatedCalendar" in export else "primary"
+    return source, target
+
+
+def same_sync_config(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """True when two sync configs import from and export to the same places (a missing side is off)."""
+    return _sync_shape(a) == _sync_shape(b)
+
+
+def describe_sync_config(config: Mapping[str, Any] | None) -> str:
+    """A sync config in words, e.g. "imports busy times from the primary calendar; no export"."""
+    source, target = _sync_shape(config)
+    if source is None:
+        imports = "imports nothing into Wix"
+    elif source == "primary":
+        imports = "imports busy times from the primary calendar"
+    else:
+        imports = f"imports busy times from {len(source)} chosen calendar(s) ({', '.join(source)})"
+    exports = {
+        None: "does not export Wix bookings",
+        "primary": "exports Wix bookings into the primary calendar",
+        "dedicated": "exports Wix bookings into a separate calendar Wix created",
+    }[target]
+    return f"{imports}; {exports}"

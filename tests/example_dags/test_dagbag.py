@@ -83,10 +83,13 @@ def validated(dag, conf):
     [
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f"}, True),
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "provider": "Microsoft"}, True),
-        ({"schedule_id": "not-a-guid"}, False),
+        # A malformed id passes the form and fails resolve_schedule with a sentence (test_onboarding_dag).
+        ({"schedule_id": "not-a-guid"}, True),
         # A person instead of a schedule; "neither" passes the form and fails in resolve_schedule,
         # since a form cannot require one of two fields (see test_staff_discovery_dags).
         ({"staff_member": "maria.garcia@example.com"}, True),
+        ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "import_calendars": None}, True),
+        ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "apple_credentials_conn_id": None}, True),
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "provider": "Yahoo"}, False),
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "export": "somewhere"}, False),
         ({"schedule_id": "89e20858-bfa1-462b-b813-074fb1e4d62f", "days_ahead": 0}, False),
@@ -103,6 +106,17 @@ def test_onboarding_trigger_form_validates_the_params(dagbag, conf, valid):
     else:
         with pytest.raises(ParamValidationError):
             validated(dag, conf)
+
+
+def test_onboarding_form_marks_only_what_every_run_needs_as_required(dagbag):
+    """Airflow's form stars every field whose type does not allow null; optional ones must allow it."""
+    params = dagbag.dags["wix_calendar_onboarding"].params
+    optional = {"import_calendars", "apple_credentials_conn_id"}
+    for name in optional:
+        assert "null" in params.get_param(name).schema["type"], name
+    assert "pattern" not in params.get_param("schedule_id").schema  # no raw regex shown to people
+    assert "List Providers" not in params.get_param("provider").schema["description"]
+    assert "where to find it" in params.get_param("schedule_id").schema["description"].lower()
 
 
 @pytest.mark.parametrize(("hours", "valid"), [(0.002, True), (72, True), (0, False), (200, False)])

@@ -83,6 +83,30 @@ def test_google_keeps_its_sync_config_and_the_update_is_skipped(wix_conn, calend
     assert xcom_value(dag_run, "list_events") == events
 
 
+def test_google_summary_says_the_config_applied_when_google_keeps_what_was_asked(wix_conn, calendar_owners, capfd):
+    schedule_id = wix_conn.state.staff_schedules()[1].id
+    with calendar_owners({schedule_id: "allow"}):
+        dag_run = run_dag(
+            "wix_calendar_onboarding",
+            conf={"schedule_id": schedule_id, "provider": "Google", "export": "none", "days_ahead": 2},
+        )
+    assert dag_run.state == "success", task_states(dag_run)
+    summary = xcom_value(dag_run, "summary")
+    assert summary["sync_config"] == {"requested": summary["sync_config"]["requested"], "applied": True, "note": None}
+    out, err = capfd.readouterr()
+    assert "Sync: imports busy times from the primary calendar; does not export Wix bookings." in out + err
+    assert "not applied" not in out + err
+
+
+def test_a_malformed_schedule_id_fails_with_a_sentence_before_any_request(wix_conn, capfd):
+    wix_conn.state.clear_request_log()
+    dag_run = run_dag("wix_calendar_onboarding", conf={"schedule_id": "1234", "provider": "Google"})
+    assert task_states(dag_run)["resolve_schedule"] == "failed"
+    out, err = capfd.readouterr()
+    assert "The Wix schedule id must be a GUID like 89e20858-bfa1-462b-b813-074fb1e4d62f, got '1234'" in out + err
+    assert wix_conn.state.request_log() == []
+
+
 def test_apple_connects_with_credentials_from_an_airflow_connection(wix_conn, monkeypatch):
     schedule_id = wix_conn.state.staff_schedules()[2].id
     credentials = {
