@@ -543,6 +543,13 @@ class Demo:
         print(f"  summary   {self.home / 'summary.json'}")
         return run_state == "success" and matches
 
+    def print_ui_access(self) -> None:
+        """Where to look, before anything happens: a person can watch the run from its first task."""
+        heading("Airflow is up")
+        print(f"  UI              {self.api_url}   (login {USERNAME} / {PASSWORD})")
+        print(f"  Wix calendars   {self.api_url}/plugin/wix-calendars   (every onboarding, in the UI's menu)")
+        print(f"  the DAG         {self.api_url}/dags/{DAG_ID}", flush=True)
+
     def task_log_tail(self, run_id: str, task_id: str, lines: int = 12) -> str:
         """The last messages of a task's latest attempt, read from its log file (JSON lines)."""
         folder = self.airflow_home / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={task_id}"
@@ -571,8 +578,10 @@ class Demo:
         self.login()
         self.create_wix_connection()
         self.wait_for_dag()
+        self.print_ui_access()
         member = self.pick_staff_member()
         run_id, conf = self.trigger(member)
+        say(f"  This demo's own run is {run_id}: {self.api_url}/dags/{DAG_ID}/runs/{run_id}")
         run_state, states = self.follow(run_id, member["scheduleId"])
         ok = self.report(run_id, run_state, states, conf)
         say(f"Demo {'finished' if ok else 'FAILED'} in {time.monotonic() - _START:.0f} s")

@@ -30,6 +30,9 @@ def test_make_demo_onboards_a_calendar_and_reports_what_wix_holds(tmp_path):
     assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-4000:]
     assert "matches." in demo.stdout
     assert "login admin / admin" in demo.stdout
+    # Where to look comes first, before the demo's own run starts, and that run is named.
+    assert demo.stdout.index("Airflow is up") < demo.stdout.index("Triggered wix_calendar_onboarding")
+    assert "This demo's own run is " in demo.stdout
     assert not (home / "processes.json").exists()  # every process it started was stopped
 
     result = json.loads((home / "summary.json").read_text())
