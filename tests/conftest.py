@@ -237,9 +237,13 @@ def calendar_owner(wix_emulator: Any) -> CalendarOwner:
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    """Debian's Chromium driven by Playwright (never a downloaded browser).
+
+    Module-scoped on purpose: Playwright's sync API keeps an event loop running in this thread, and
+    ``dag.test()`` in a later module runs triggers with ``asyncio.run()``, which refuses to nest.
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is needed for the browser tests: apt-get install chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright

@@ -152,6 +152,7 @@ class TTLCache(Generic[T]):
 
 _connections: TTLCache[list[CalendarConnection]] = TTLCache(CONNECTIONS_TTL)
 _providers: TTLCache[dict[str, str]] = TTLCache(PROVIDERS_TTL)
+_owners: TTLCache[dict[str, str]] = TTLCache(PROVIDERS_TTL)
 
 
 def _hook(wix_conn_id: str) -> WixHook:
@@ -193,6 +194,21 @@ def provider_names(wix_conn_id: str) -> dict[str, str]:
     return names
 
 
+def owner_names(wix_conn_id: str) -> dict[str, str]:
+    """Schedule id → the staff member's name (Query Staff Members, cached); empty if Wix cannot say."""
+
+    def fetch() -> dict[str, str]:
+        hook = _hook(wix_conn_id)
+        try:
+            return {m.schedule_id: m.name for m in hook.iter_staff_members(service_providers=None) if m.schedule_id}
+        finally:
+            hook.close()
+
+    names, _ = _owners.get(wix_conn_id, fetch, {})
+    return names
+
+
 def clear_caches() -> None:
     _connections.clear()
     _providers.clear()
+    _owners.clear()

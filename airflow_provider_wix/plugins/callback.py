@@ -12,7 +12,7 @@ inside the handler.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI, Request
@@ -22,6 +22,9 @@ from airflow_provider_wix import __version__
 from airflow_provider_wix.callback.state import CALLBACK_PATH, RESUMABLE_PATH, is_valid_connection_id
 from airflow_provider_wix.callback.wording import OwnerPage, outcome_page, refused_page
 from airflow_provider_wix.client.models import OAuthCallbackError
+
+if TYPE_CHECKING:
+    from airflow_provider_wix.callback.state import FlowRecord
 
 URL_PREFIX = "/wix"
 _ROUTE = CALLBACK_PATH.removeprefix(URL_PREFIX)
@@ -88,14 +91,19 @@ def oauth_callback(state: str, request: Request) -> Response:
         payload = {"status": "error", "scheduleId": record.schedule_id, "error": record.error.value}
     if wants_json:
         return _render(wants_json, 200, payload, None)
-    return _render(wants_json, 200, payload, outcome_page(record, provider=_provider_name(record.provider_id)))
+    return _render(wants_json, 200, payload, _outcome_page(record))
 
 
-def _provider_name(provider_id: str) -> str | None:
-    """The provider's short name (Google, Microsoft…) from Wix's list (cached); none if Wix fails."""
-    from airflow_provider_wix.dashboard.sources import configured_wix_conn_id, provider_names
+def _outcome_page(record: FlowRecord) -> OwnerPage:
+    """Name the provider and the owner where Wix tells (cached lists); the page does without otherwise."""
+    from airflow_provider_wix.dashboard.sources import configured_wix_conn_id, owner_names, provider_names
 
-    return provider_names(configured_wix_conn_id()).get(provider_id)
+    conn_id = configured_wix_conn_id()
+    return outcome_page(
+        record,
+        provider=provider_names(conn_id).get(record.provider_id),
+        owner=owner_names(conn_id).get(record.schedule_id),
+    )
 
 
 def _parse_outcome(request: Request) -> tuple[str | None, OAuthCallbackError | None]:

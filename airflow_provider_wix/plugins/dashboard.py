@@ -196,7 +196,13 @@ def _visible(user: BaseUser) -> tuple[list[FlowEntry], list[DashboardRow], str |
     flows = sources.read_flows()
     connections, wix_error = sources.wix_connections(conn_id)
     names = sources.provider_names(conn_id) if any(e.record.is_pending for e in flows) else {}
-    rows = build_rows(flows, connections, provider_names=names, default_dag_id=_dag_id())
+    rows = build_rows(
+        flows,
+        connections,
+        provider_names=names,
+        owner_names=sources.owner_names(conn_id),
+        default_dag_id=_dag_id(),
+    )
     readable = _auth_manager().filter_authorized_dag_ids(
         dag_ids={r.dag_id for r in rows if r.dag_id}, user=user, method="GET"
     )

@@ -25,6 +25,9 @@ def _oauth_url(emulator: Any, state: str, schedule_id: str) -> str:
     [("Allow", "Your Microsoft calendar is connected"), ("Deny", "You declined the connection")],
 )
 def test_owner_clicks_through_consent_in_a_browser(browser, airflow_api_server, wix_conn, issue_flow, button, heading):
+    from airflow_provider_wix.dashboard.sources import clear_caches
+
+    clear_caches()  # Wix's provider and staff lists are cached by the API server; this is a fresh site
     schedule_id = wix_conn.state.staff_schedules()[0].id
     state = issue_flow(schedule_id=schedule_id)
     page = browser.new_page()
@@ -34,6 +37,9 @@ def test_owner_clicks_through_consent_in_a_browser(browser, airflow_api_server, 
         page.get_by_role("button", name=button).click()
         page.wait_for_url(f"{API_SERVER_URL}{CALLBACK_PATH}*")
         assert page.get_by_role("heading").inner_text().startswith(heading)
+        if button == "Allow":  # the owner is greeted by the name Wix's staff list gives
+            owner = wix_conn.state.staff_schedules()[0].owner_name
+            assert f"Thank you, {owner}." in page.content()
     finally:
         page.close()
     record = read_flow(state)

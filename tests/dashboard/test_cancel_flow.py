@@ -16,7 +16,7 @@ def cancel_when_pending(schedule_id: str, by: str, result: dict[str, Any]) -> th
     from airflow_provider_wix.dashboard.sources import read_flows
 
     def run() -> None:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a loaded machine can take minutes to reach the sensor
         while time.monotonic() < deadline:
             pending = [e for e in read_flows() if e.record.schedule_id == schedule_id and e.record.is_pending]
             if pending:
