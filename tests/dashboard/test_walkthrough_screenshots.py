@@ -72,7 +72,11 @@ def onboard(emulator: Any, schedule_id: str, button: str, shot: str, **conf: Any
     return dag_run, owner
 
 
-def test_walkthrough(browser, airflow_api_server, wix_conn, seed_flow, dashboard_auth, monkeypatch):
+def test_walkthrough(airflow_api_server, wix_conn, seed_flow, dashboard_auth, monkeypatch):
+    """The runs first, the operator's browser after: Playwright's sync API keeps an event loop in this
+    thread, and ``dag.test()`` runs triggers with ``asyncio.run()``."""
+    from playwright.sync_api import sync_playwright
+
     from airflow_provider_wix.dashboard.sources import clear_caches
 
     monkeypatch.setenv("AIRFLOW__WIX__OAUTH_CALLBACK_POLL_INTERVAL", "0.5")
@@ -94,30 +98,41 @@ def test_walkthrough(browser, airflow_api_server, wix_conn, seed_flow, dashboard
     assert declined.state == "failed"
     assert "You declined the connection" in owner.landing_text
 
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        try:
+            operator_sees(browser, wix_conn, seed_flow, dag_run, schedules)
+        finally:
+            browser.close()
+
+
+def operator_sees(browser: Any, wix_conn: Any, seed_flow: Any, dag_run: Any, schedules: list[Any]) -> None:
+    from airflow_provider_wix.dashboard.sources import clear_caches
+
     page = signed_in(browser, "admin")
     try:
         # 3. The successful run in the Airflow UI.
         run_url = f"{API_SERVER_URL}/dags/wix_calendar_onboarding/runs/{dag_run.run_id}"
         page.goto(run_url)
-        page.get_by_text("summary").first.wait_for()
-        page.wait_for_timeout(1500)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(3000)
         page.screenshot(path=str(SCREENSHOTS / "successful-run.png"))
+        assert "success" in page.inner_text("body").lower()
 
         # 4. Where the consent link is: the connect task's "Authorize calendar" button.
         page.goto(f"{run_url}/tasks/connect_by_oauth")
-        authorize = page.get_by_role("link", name="Authorize calendar")
-        if authorize.count() == 0:
-            authorize = page.get_by_role("button", name="Authorize calendar")
-        authorize.first.wait_for()
-        page.wait_for_timeout(1000)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(3000)
         page.screenshot(path=str(SCREENSHOTS / "authorize-link.png"))
+        assert "Authorize calendar" in page.inner_text("body")
 
         # 5. The trigger form.
         page.goto(f"{API_SERVER_URL}/dags/wix_calendar_onboarding")
+        page.wait_for_load_state("networkidle")
         page.get_by_role("button", name="Trigger").first.click()
-        page.get_by_text("Wix schedule id").first.wait_for()
-        page.wait_for_timeout(1000)
+        page.wait_for_timeout(3000)
         page.screenshot(path=str(SCREENSHOTS / "trigger-form.png"))
+        assert "Wix schedule id" in page.inner_text("body")
         page.keyboard.press("Escape")
 
         # 6. The dashboard: the two real onboardings plus a site with a schedule in every other state.
