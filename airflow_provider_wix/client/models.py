@@ -526,8 +526,6 @@ def find_staff_member(staff: Iterable[StaffMember], key: str) -> StaffMember:
     )
 
 
-
-
 def _sync_shape(config: Mapping[str, Any] | None) -> tuple[str | tuple[str, ...] | None, str | None]:
     """What a sync config means, ignoring how it is spelled: (import source, export target)."""
     config = config or {}
