@@ -197,3 +197,18 @@ def get_handle_event_submit() -> Callable[..., None] | None:
     except ImportError:
         return None
     return handle_event_submit
+
+
+def runs_in_dag_test() -> bool:
+    """Whether this task runs in-process under ``dag.test()`` (Task SDK internals, checked on 3.3).
+
+    There the trigger runs inline once the task has returned and no executor reports a worker's exit,
+    so nothing can race a resume (``callback.wake``) and a trigger need not hold an early event.
+    ``dag.test()`` runs a task with ``task_runner.SUPERVISOR_COMMS`` set to ``InProcessSupervisorComms``;
+    where that cannot be told, the answer is ``False``, the safe side (the trigger holds).
+    """
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:
+        return False
+    return type(getattr(task_runner, "SUPERVISOR_COMMS", None)).__name__ == "InProcessSupervisorComms"
