@@ -53,12 +53,18 @@ def accepted_arguments(module: str, name: str) -> frozenset[str]:
     return frozenset(names)
 
 
+COMPAT_MODULE = f"{PROVIDER_PACKAGE}.version_compat"
+
+
 def _provider_imports(tree: ast.Module) -> tuple[list[ast.ImportFrom], dict[str, str]]:
     """The module-level ``from airflow_provider_wix... import`` nodes, and ``{name: module}`` they bind."""
     nodes = [
         node
         for node in tree.body
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == PROVIDER_PACKAGE
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").split(".")[0] == PROVIDER_PACKAGE
+        # Airflow's own names, re-exported for older minors: a peer DAG for those minors needs them too.
+        and node.module != COMPAT_MODULE
     ]
     names = {alias.asname or alias.name: str(node.module) for node in nodes for alias in node.names}
     return nodes, names

@@ -25,6 +25,7 @@ OPERATOR_MODULES = {
     "airflow_provider_wix.operators.external_calendars",
     "airflow_provider_wix.utils",
     "airflow_provider_wix.utils.templated_arguments",
+    "airflow_provider_wix.version_compat",  # Airflow's own names where minors differ; imports nothing heavy
 }
 SENSOR_MODULES = {"airflow_provider_wix.sensors", "airflow_provider_wix.sensors.external_calendars"}
 # ListEventsOperator checks page_size when the DAG is parsed (a mapped one, in the events DAG, does not).
