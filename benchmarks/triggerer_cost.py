@@ -37,10 +37,10 @@ SETTLE_SECONDS = 5.0  # after the last deferral: let every trigger start and do 
 
 
 def _create_flows(stack: Stack, k: int, schedule_id: str) -> list[str]:
-    """K pending OAuth flow records, as ConnectByOAuthOperator stores them; returns their states."""
+    """K pending OAuth flow records, as ConnectByOAuthOperator stores them; returns their flow ids."""
     from airflow_provider_wix.callback.state import FlowRecord, new_state_token
 
-    states = []
+    flow_ids = []
     for n in range(k):
         state = new_state_token()
         record = FlowRecord.issue(
@@ -52,13 +52,14 @@ def _create_flows(stack: Stack, k: int, schedule_id: str) -> list[str]:
             provider_id=MICROSOFT_PROVIDER_ID,
             ttl=timedelta(days=1),
         )
+        flow_id = state_digest(state)
         stack.api(
             "POST",
             "/variables",
-            json={"key": FLOW_KEY_PREFIX + state_digest(state), "value": record.to_json(), "description": "bench"},
+            json={"key": FLOW_KEY_PREFIX + flow_id, "value": record.to_json(), "description": "bench"},
         )
-        states.append(state)
-    return states
+        flow_ids.append(flow_id)
+    return flow_ids
 
 
 def _wait(predicate: Any, timeout: float, what: str, interval: float = 1.0) -> None:
@@ -91,11 +92,11 @@ def _measure_idle(stack: Stack, seconds: float) -> dict[str, float]:
 
 def _measure_batch(stack: Stack, dag_id: str, k: int, window: float, schedule_id: str) -> dict[str, Any]:
     _wait(lambda: stack.count("SELECT count(*) FROM trigger") == 0, 180, "no triggers left")
-    states = _create_flows(stack, k, schedule_id)
+    flow_ids = _create_flows(stack, k, schedule_id)
     _, rss_pids_before = stack.triggerer_by_pid()
     rss_before = sum(rss_pids_before.values())
     started = time.monotonic()
-    run_id = stack.topology.trigger(dag_id, {"states": states})
+    run_id = stack.topology.trigger(dag_id, {"flow_ids": flow_ids})
 
     def all_deferred() -> bool:
         deferred = stack.count(

@@ -32,27 +32,27 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-def _pending_flow(stack: Stack, schedule_id: str, timeout: float = 60) -> dict[str, Any]:
-    """The run's consent flow, as the owner's browser has it (the raw state is only in its redirect URL)."""
+def _pending_flow(stack: Stack, flow_id: str, timeout: float = 60) -> dict[str, Any]:
+    """The emulator's consent flow whose redirect URL carries the state of ``flow_id`` (Wix knows it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for flow in stack.emulator.pending_flows():
-            if flow["schedule_id"] == schedule_id:
+            if state_digest(flow["redirect_url"].rsplit("/", 1)[-1]) == flow_id:
                 return flow
         time.sleep(0.1)
-    raise TimeoutError("no pending consent flow for the run's schedule")
+    raise TimeoutError("no pending consent flow for the run's flow id")
 
 
 def one_run(stack: Stack, dag_id: str, schedule_id: str, delay: float, *, push: bool) -> dict[str, Any]:
     topo = stack.topology
     run_id = topo.trigger(dag_id, {"schedule_id": schedule_id})
     topo.wait_for_task_state(dag_id, run_id, "wait_for_owner", {"deferred"}, timeout=240)
-    flow = _pending_flow(stack, schedule_id)
-    state = flow["redirect_url"].rsplit("/", 1)[1]
+    flow_id = stack.xcom(dag_id, run_id, "connect", "flow_id")
+    flow = _pending_flow(stack, flow_id)
     time.sleep(delay)
     deleted = None
     if not push:
-        deleted = stack.delete_variable(WAITER_KEY_PREFIX + state_digest(state))
+        deleted = stack.delete_variable(WAITER_KEY_PREFIX + flow_id)
         if deleted != 204:
             raise RuntimeError(f"deleting the waiter record answered HTTP {deleted}")
     # The owner presses Allow; the browser follows the redirect to the Airflow callback route.

@@ -1,9 +1,13 @@
 """OAuth ``state`` tokens and the record kept for each onboarding flow.
 
 The state is the only credential the anonymous OAuth redirect carries, so it is 256 random bits and
-only its SHA-256 digest is ever stored or used as a key: a leaked metadata database does not let
-anyone forge a callback. Everything here is plain Python so that the operator (worker), the trigger
-(triggerer) and the plugin (API server) share one definition without importing each other.
+exists in clear only in the redirect URL sent to Wix. Everything the provider writes names the flow
+by the state's SHA-256 digest, the *flow id* (XCom, Variable keys, trigger arguments, logs). The one
+copy the provider keeps is the redirect URL inside the flow record, in a field whose name Airflow's
+secrets masker redacts (``secret_redirect_url``): it is what the internal-error retry sends to Wix
+again, and the record lives in an Airflow Variable, encrypted at rest with the Fernet key.
+Everything here is plain Python so that the operator (worker), the trigger (triggerer) and the
+plugin (API server) share one definition without importing each other.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ WAITER_KEY_PREFIX = "wix_oauth_waiter__"
 
 _TOKEN_BYTES = 32
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+_FLOW_ID_RE = re.compile(r"^[0-9a-f]{64}$")
 # Wix connection ids are opaque alphanumeric strings of ~100-200 characters; accept a little more.
 _CONNECTION_ID_RE = re.compile(r"^[A-Za-z0-9._~-]{1,512}$")
 
@@ -86,6 +91,26 @@ def state_digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
+def is_flow_id(value: object) -> bool:
+    """True for a flow id: the lowercase SHA-256 hex digest of a state, as ConnectByOAuthOperator pushes it."""
+    return isinstance(value, str) and bool(_FLOW_ID_RE.fullmatch(value))
+
+
+def redacted_callback_path(path: str) -> str:
+    """The callback path as logs may show it: the state replaced by the first characters of its flow id.
+
+    Whatever follows :data:`CALLBACK_PATH` is rewritten (also under a base path), well-formed or
+    not, so neither a live state nor whatever a prober sends ends up in an access log; the flow id
+    prefix still lets an operator match a log line to a flow record.
+    """
+    prefix, found, token = path.partition(CALLBACK_PATH)
+    if not found:
+        return path
+    # URL-safe, so that access logs that quote the path (uvicorn's) show it as is.
+    shown = f"redacted-flow-{state_digest(token)[:12]}" if is_well_formed_token(token) else "redacted"
+    return f"{prefix}{CALLBACK_PATH}{shown}"
+
+
 def is_valid_connection_id(value: str) -> bool:
     return bool(_CONNECTION_ID_RE.fullmatch(value))
 
@@ -104,7 +129,20 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class FlowRecord:
-    """What is known about one OAuth onboarding flow, stored as JSON in an Airflow Variable."""
+    """What is known about one OAuth onboarding flow, stored as JSON in the Airflow Variable
+    ``wix_oauth_flow__<flow id>`` (:func:`flow_key`); read it with :meth:`from_json`.
+
+    Life cycle: issued ``pending`` by ConnectByOAuthOperator; ``completed`` by the callback route
+    (exactly once: ``connection_id`` or ``error`` and ``completed_at``); put back to ``pending``
+    with ``attempt`` + 1 by a sensor retry after a Wix ``internal`` error (:meth:`rearmed`); and
+    ``consumed_at`` set by the sensor that acted on it (:meth:`consumed`), which also drops the
+    secret. A consumed record is the non-secret outcome the route shows again when the owner reloads
+    the page; every record is deleted once ``expires_at`` has passed.
+
+    ``secret_redirect_url`` (the redirect URL sent to Wix, which holds the raw state) is the only
+    secret field: it never appears in ``repr``, event payloads or logs, and Airflow's Variable API
+    shows it as ``***`` because its name contains "secret".
+    """
 
     dag_id: str
     run_id: str
@@ -121,6 +159,8 @@ class FlowRecord:
     attempt: int = 1
     existing_connection_ids: list[str] | None = field(default=None)
     cancelled_by: str | None = None
+    consumed_at: str | None = None
+    secret_redirect_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def issue(
@@ -133,6 +173,7 @@ class FlowRecord:
         schedule_id: str,
         provider_id: str,
         ttl: timedelta,
+        redirect_url: str | None = None,
         now: datetime | None = None,
     ) -> FlowRecord:
         now = now or utcnow()
@@ -145,6 +186,7 @@ class FlowRecord:
             provider_id=provider_id,
             issued_at=now.isoformat(),
             expires_at=(now + ttl).isoformat(),
+            secret_redirect_url=redirect_url,
         )
 
     @property
@@ -174,6 +216,21 @@ class FlowRecord:
         if not self.is_pending:
             raise ValueError("Only a pending flow can be cancelled.")
         return replace(self, status=FlowStatus.CANCELLED, cancelled_by=by, completed_at=utcnow().isoformat())
+
+    @property
+    def is_consumed(self) -> bool:
+        return self.consumed_at is not None
+
+    def has_outcome(self, *, connection_id: str | None, error: OAuthCallbackError | None) -> bool:
+        """True when this completed record holds exactly this answer (a reload of the same URL)."""
+        return self.status is FlowStatus.COMPLETED and (self.connection_id, self.error) == (connection_id, error)
+
+    def consumed(self) -> FlowRecord:
+        """What is kept once a sensor has acted on the answer: the outcome, without the secret.
+
+        It lets the route show the owner the same page on a reload until the state expires.
+        """
+        return replace(self, consumed_at=utcnow().isoformat(), secret_redirect_url=None, existing_connection_ids=None)
 
     def with_existing_connections(self, connection_ids: list[str]) -> FlowRecord:
         """Remember the schedule's connections before the flow, so a new one can be told apart."""

@@ -45,11 +45,24 @@ def register_waiter(digest: str, ti_id: str) -> None:
     _variable().set(waiter_key(digest), json.dumps({"ti_id": ti_id}), description="Wix OAuth waiting sensor")
 
 
+def consume_flow(digest: str, record: FlowRecord) -> None:
+    """Mark the answer as acted on: keep its non-secret outcome until expiry, drop the waiter.
+
+    The owner who reloads the success or decline page then sees the same page; the expired-flow
+    purge deletes the record later.
+    """
+    save_flow(digest, record.consumed())
+    _delete(waiter_key(digest))
+
+
 def discard_flow(digest: str) -> None:
-    """Delete the flow record and its waiter once consumed (or abandoned); missing keys are fine."""
-    variable = _variable()
+    """Delete the flow record and its waiter (a link never handed out, or withdrawn); missing keys are fine."""
     for key in (flow_key(digest), waiter_key(digest)):
-        try:
-            variable.delete(key)
-        except Exception:  # a record that is already gone is the desired end state
-            log.debug("Variable %s was already gone", key, exc_info=True)
+        _delete(key)
+
+
+def _delete(key: str) -> None:
+    try:
+        _variable().delete(key)
+    except Exception:  # a record that is already gone is the desired end state
+        log.debug("Variable %s was already gone", key, exc_info=True)

@@ -41,9 +41,12 @@ class ConnectByOAuthOperator(WixBaseOperator):
 
     Connecting by OAuth needs the calendar owner to approve at the provider, so this task only
     starts the flow: it issues a single-use ``state``, asks Wix for the consent URL with the redirect
-    pointing at this Airflow's callback route, and returns the ``oauthUrl`` (XCom ``return_value``;
-    keys ``oauth_state`` and ``redirect_url`` too). A :class:`WixOAuthCallbackSensor` then waits for
-    the owner's decision.
+    pointing at this Airflow's callback route, and returns the ``oauthUrl`` (XCom ``return_value``).
+    The XCom key ``flow_id`` names the flow for a :class:`WixOAuthCallbackSensor`, which waits for
+    the owner's decision: it is the SHA-256 digest of the state, never the state itself, because the
+    state is the only credential of the anonymous callback and XCom is readable by every user who
+    may read the DAG. The raw state exists only in the redirect URL sent to Wix (and, masked and
+    Fernet-encrypted, in the flow record).
 
     :param schedule_id: The Wix schedule to connect (templated).
     :param provider_id: The provider's id from List Providers (templated).
@@ -98,6 +101,8 @@ class ConnectByOAuthOperator(WixBaseOperator):
         self.detect_via_api = detect_via_api
 
     def execute_wix(self, context: Context) -> str:
+        from airflow.sdk.log import mask_secret
+
         from airflow_provider_wix.callback.state import callback_redirect_url, new_state_token, state_digest
         from airflow_provider_wix.callback.store import discard_flow
         from airflow_provider_wix.client.models import ConnectMethod
@@ -110,6 +115,7 @@ class ConnectByOAuthOperator(WixBaseOperator):
         state: str | None = None
         if self.redirect_url is None:
             state = new_state_token()
+            mask_secret(state)  # no log line of this task may show it, should Wix echo it in the oauthUrl
             redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
         else:
             redirect_url = validate_http_url(self.redirect_url, "redirect_url")
@@ -120,25 +126,29 @@ class ConnectByOAuthOperator(WixBaseOperator):
             provider_id = validate_guid(str(self.provider_id), "provider_id")
 
         ti = context["ti"]
-        digest: str | None = None
+        flow_id: str | None = None
         if state is not None:
-            digest = state_digest(state)
-            self._save_flow(hook, ti, digest, schedule_id, provider_id)
+            flow_id = state_digest(state)
+            self._save_flow(hook, ti, flow_id, redirect_url, schedule_id, provider_id)
         try:
             oauth_url = hook.connect_by_oauth(provider_id, schedule_id, redirect_url)
         except BaseException:
-            if digest is not None:
-                discard_flow(digest)  # the link was never handed out: leave nothing behind
+            if flow_id is not None:
+                discard_flow(flow_id)  # the link was never handed out: leave nothing behind
             raise
 
-        ti.xcom_push(key="oauth_state", value=state)
-        ti.xcom_push(key="redirect_url", value=redirect_url)
+        ti.xcom_push(key="flow_id", value=flow_id)
+        if flow_id is not None:
+            self.log.info("Issued OAuth flow %s for schedule %s", flow_id, schedule_id)
         self.log.info("Open this URL to authorize the calendar for schedule %s: %s", schedule_id, oauth_url)
         self._log_where_the_link_is()
         self._notify(context, oauth_url, schedule_id)
         return oauth_url
 
-    def _save_flow(self, hook: WixHook, ti: Any, digest: str, schedule_id: str, provider_id: str) -> None:
+    def _save_flow(
+        self, hook: WixHook, ti: Any, flow_id: str, redirect_url: str, schedule_id: str, provider_id: str
+    ) -> None:
+        """Store the flow record, with the redirect URL (the state) in its masked secret field."""
         from airflow_provider_wix.callback.state import FlowRecord
         from airflow_provider_wix.callback.store import save_flow
 
@@ -150,11 +160,12 @@ class ConnectByOAuthOperator(WixBaseOperator):
             schedule_id=schedule_id,
             provider_id=provider_id,
             ttl=self.state_ttl,
+            redirect_url=redirect_url,
         )
         if self.detect_via_api:
             existing = hook.list_connections(schedule_ids=[schedule_id])
             record = record.with_existing_connections([c["id"] for c in existing if c.get("id")])
-        save_flow(digest, record)
+        save_flow(flow_id, record)
 
     def _log_where_the_link_is(self) -> None:
         from airflow_provider_wix.dashboard import dashboard_url

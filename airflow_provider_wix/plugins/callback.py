@@ -19,11 +19,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from airflow_provider_wix import __version__
-from airflow_provider_wix.callback.state import CALLBACK_PATH, RESUMABLE_PATH, is_valid_connection_id
+from airflow_provider_wix.callback.state import (
+    CALLBACK_PATH,
+    RESUMABLE_PATH,
+    is_valid_connection_id,
+    redacted_callback_path,
+)
 from airflow_provider_wix.callback.wording import OwnerPage, outcome_page, refused_page
 from airflow_provider_wix.client.models import OAuthCallbackError
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
     from airflow_provider_wix.callback.state import FlowRecord
 
 URL_PREFIX = "/wix"
@@ -143,8 +150,36 @@ def _render(wants_json: bool, status: int, payload: dict[str, Any], page: OwnerP
     return HTMLResponse(document, status_code=status, headers=_SECURITY_HEADERS)
 
 
+class RedactCallbackStateMiddleware:
+    """Keep the state out of the API server's access log: log the callback path without it.
+
+    Airflow's access log (``HttpAccessLogMiddleware``, outermost) and uvicorn's own access log, if
+    enabled, print ``scope["path"]`` of the scope object they handed down. For a callback request
+    this root middleware rewrites that object's path to :func:`redacted_callback_path` and passes
+    the application a copy that keeps the real path, so the route still reads the state.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if CALLBACK_PATH not in path:
+            await self.app(scope, receive, send)
+            return
+        inner = dict(scope)
+        shown = redacted_callback_path(path)
+        scope["path"] = shown
+        scope["raw_path"] = shown.encode()
+        await self.app(inner, receive, send)
+
+
 class WixOAuthCallbackPlugin(AirflowPlugin):
-    """Mounts the callback app; registered through the ``airflow.plugins`` entry point."""
+    """Mounts the callback app and the access-log redaction; registered through the ``airflow.plugins``
+    entry point."""
 
     name = "wix_oauth_callback"
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Wix OAuth callback"}]
+    fastapi_root_middlewares = [
+        {"middleware": RedactCallbackStateMiddleware, "args": [], "kwargs": {}, "name": "Wix OAuth state redaction"}
+    ]

@@ -100,8 +100,13 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     A declined (``reject``) or unsupported account fails without retries; a Wix ``internal`` error
     is retryable, and the retry asks Wix for a new link on the same state.
 
-    :param connect_task_id: Task id of the ConnectByOAuthOperator whose state to wait for.
-    :param oauth_state: The state itself, instead of ``connect_task_id`` (templated).
+    The sensor finds its flow by the flow id (the SHA-256 digest of the state) that the connect task
+    pushed under the XCom key ``flow_id``; it never sees the raw state except, masked, when a retry
+    asks Wix for a new link on the same redirect URL.
+
+    :param connect_task_id: Task id of the ConnectByOAuthOperator whose flow to wait for.
+    :param flow_id: The flow id itself, instead of ``connect_task_id``, e.g.
+        ``connect.output["flow_id"]`` (templated).
     :param schedule_id: The schedule being connected (templated); defaults to the flow's.
     :param verify_connection: Check with Get Connection that the connection exists for the schedule
         and is healthy before succeeding.
@@ -112,14 +117,14 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     :param poke_interval: Seconds between safety polls; default ``[wix] oauth_callback_poll_interval`` (600).
     """
 
-    template_fields: Sequence[str] = ("oauth_state", "schedule_id", "wix_conn_id")
+    template_fields: Sequence[str] = ("flow_id", "schedule_id", "wix_conn_id")
     ui_color = "#fff4d6"
 
     def __init__(
         self,
         *,
         connect_task_id: str | None = None,
-        oauth_state: str | None = None,
+        flow_id: str | None = None,
         schedule_id: str | None = None,
         verify_connection: bool = True,
         detect_via_api: bool = False,
@@ -129,13 +134,19 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         timeout: float = timedelta(days=7).total_seconds(),
         **kwargs: Any,
     ) -> None:
+        if "oauth_state" in kwargs:
+            raise TypeError(
+                "WixOAuthCallbackSensor no longer takes oauth_state: pass flow_id (the connect task's XCom "
+                "'flow_id', e.g. connect.output['flow_id']) or connect_task_id. The raw state is a "
+                "credential and stays out of XCom and rendered fields."
+            )
         if poke_interval is None:
             poke_interval = _wix_option("oauth_callback_poll_interval", DEFAULT_OAUTH_CALLBACK_POLL_INTERVAL)
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
-        if connect_task_id is None and oauth_state is None and not detect_via_api:
-            raise ValueError("Pass connect_task_id or oauth_state (or detect_via_api=True with schedule_id).")
+        if connect_task_id is None and flow_id is None and not detect_via_api:
+            raise ValueError("Pass connect_task_id or flow_id (or detect_via_api=True with schedule_id).")
         self.connect_task_id = connect_task_id
-        self.oauth_state = oauth_state
+        self.flow_id = flow_id
         self.schedule_id = schedule_id
         self.verify_connection = verify_connection
         self.detect_via_api = detect_via_api
@@ -144,20 +155,24 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
 
     # -- the flow this sensor waits for -----------------------------------------------------------
 
-    def _state(self, context: Context) -> str | None:
-        from airflow_provider_wix.callback.state import InvalidStateError, is_well_formed_token
+    def _flow_id(self, context: Context) -> str | None:
+        """The flow to wait for: ``flow_id`` or the connect task's XCom; refuses anything malformed."""
+        from airflow_provider_wix.callback.state import is_flow_id
 
-        if self.oauth_state:
-            if not is_well_formed_token(self.oauth_state):
-                # The value is not quoted: a state is a credential.
-                raise InvalidStateError(
-                    "oauth_state is not a state issued by ConnectByOAuthOperator (43 URL-safe characters); "
-                    "pass connect_task_id instead, or the state that task issued."
-                )
-            return self.oauth_state
-        if self.connect_task_id is None:
+        if self.flow_id:
+            value: Any = self.flow_id
+        elif self.connect_task_id is not None:
+            value = self._pull(context, self.connect_task_id, "flow_id")
+        else:
             return None
-        return self._pull(context, self.connect_task_id, "oauth_state")
+        if value is None:
+            return None
+        if not is_flow_id(value):
+            raise AirflowFailException(
+                "flow_id must be the flow id ConnectByOAuthOperator pushes under the XCom key 'flow_id' "
+                "(64 lowercase hex characters, the SHA-256 digest of the state)."
+            )
+        return str(value)
 
     @staticmethod
     def _pull(context: Context, task_id: str, key: str) -> Any:
@@ -183,38 +198,48 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
 
     def _load(self, context: Context) -> tuple[str | None, FlowRecord | None]:
         """Return ``(digest, record)``; fail clearly when the state is unknown or already gone."""
-        from airflow_provider_wix.callback.state import state_digest
         from airflow_provider_wix.callback.store import load_flow
         from airflow_provider_wix.client.models import OAuthCallbackError
 
-        state = self._state(context)
-        if state is None:
+        digest = self._flow_id(context)
+        if digest is None:
             if not (self.detect_via_api and self.schedule_id):
                 raise AirflowException(
-                    f"No OAuth state to wait for: task {self.connect_task_id!r} pushed none (was it given "
+                    f"No OAuth flow to wait for: task {self.connect_task_id!r} pushed none (was it given "
                     "an explicit redirect_url?). Pass detect_via_api=True and schedule_id to watch the API."
                 )
             return None, None
-        digest = state_digest(state)
         record = load_flow(digest)
         if record is None:
             raise AirflowFailException(
-                "The OAuth flow for this state is unknown or was cleaned up (expired, or already consumed). "
+                f"The OAuth flow {digest} is unknown or was cleaned up (expired, or withdrawn after a timeout). "
                 "Run the connect task again to issue a new authorization link."
             )
-        if record.error is OAuthCallbackError.INTERNAL:
+        if record.error is OAuthCallbackError.INTERNAL and not record.is_consumed:
             try_number = int(getattr(context["ti"], "try_number", 1) or 1)
             if try_number > record.attempt:
-                record = self._reopen(context, state, digest, record)
+                record = self._reopen(context, digest, record)
         return digest, record
 
-    def _reopen(self, context: Context, state: str, digest: str, record: FlowRecord) -> FlowRecord:
-        """After Wix failed internally, a retry asks Wix for a new consent link on the same state."""
-        from airflow_provider_wix.callback.state import callback_redirect_url
+    def _reopen(self, context: Context, digest: str, record: FlowRecord) -> FlowRecord:
+        """After Wix failed internally, a retry asks Wix for a new consent link on the same state.
+
+        The redirect URL (with the state) comes from the flow record's secret field; it is masked
+        before use so that no log line of this task can show it.
+        """
+        from airflow.sdk.log import mask_secret
+
         from airflow_provider_wix.callback.store import save_flow
 
+        redirect_url = record.secret_redirect_url
+        if not redirect_url:
+            raise AirflowFailException(
+                f"The OAuth flow {digest} keeps no redirect URL to re-open (issued by an older provider "
+                "version). Run the connect task again to issue a new authorization link."
+            )
+        mask_secret(redirect_url)
+        mask_secret(redirect_url.rsplit("/", 1)[-1])
         hook = self.hook
-        redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
         # Ask Wix first: if that fails, the record still says "internal" and the next retry tries again.
         oauth_url = hook.connect_by_oauth(record.provider_id, record.schedule_id, redirect_url)
         record = record.rearmed()
@@ -286,12 +311,11 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
                 try:
                     return super().execute(context)
                 except AirflowSensorTimeout as timeout:
-                    from airflow_provider_wix.callback.state import state_digest
                     from airflow_provider_wix.callback.store import load_flow
 
                     self._push_outcome(context, OUTCOME_TIMED_OUT)
-                    state = self._state(context)
-                    record = load_flow(state_digest(state)) if state else None
+                    digest = self._flow_id(context)
+                    record = load_flow(digest) if digest else None
                     raise AirflowSensorTimeout(self._timeout_message(context, record)) from timeout
             try:
                 return self._execute_deferrable(context)
@@ -338,12 +362,10 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
             return self._complete(context, event)
 
     def _complete(self, context: Context, event: dict[str, Any] | None) -> str:
-        from airflow_provider_wix.callback.state import state_digest
         from airflow_provider_wix.callback.store import discard_flow, load_flow
 
         event = event or {"status": "error", "message": _NO_EVENT}
-        state = self._state(context)
-        digest = state_digest(state) if state else None
+        digest = self._flow_id(context)
         if event.get("status") == "timeout":
             message = self._timeout_message(context, load_flow(digest) if digest else None)
             if digest:
@@ -364,12 +386,13 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     def _finish(self, context: Context, digest: str | None, record: FlowRecord | None, event: dict[str, Any]) -> str:
         """Turn the owner's decision into the task's result; consume the flow record."""
         from airflow_provider_wix.callback.state import CALLBACK_ERROR_EXPLANATIONS
-        from airflow_provider_wix.callback.store import discard_flow
         from airflow_provider_wix.client.models import OAuthCallbackError
 
         schedule_id = self._schedule(record)
         if event.get("cancelled_by"):
             if digest:
+                from airflow_provider_wix.callback.store import discard_flow
+
                 discard_flow(digest)
             self._push_outcome(context, OUTCOME_CANCELLED)
             raise AirflowFailException(
@@ -384,8 +407,7 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
             self._push_outcome(context, _OUTCOME_OF_ERROR[outcome.value])
             if outcome is OAuthCallbackError.INTERNAL:
                 raise AirflowException(message)  # retryable: the retry re-opens the same link
-            if digest:
-                discard_flow(digest)
+            self._consume(digest, record)
             raise AirflowFailException(message)
 
         connection_id = str(event["connection_id"])
@@ -404,12 +426,23 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
                     f"Connection {connection_id} is {connection.get('status')}: "
                     f"{explain_connection_problem(connection)}."
                 )
-        if digest:
-            discard_flow(digest)
+        self._consume(digest, record)
         context["ti"].xcom_push(key="connection", value=connection)
         self._push_outcome(context, OUTCOME_CONNECTED)
         self.log.info("Schedule %s is connected: connection %s", schedule_id, connection_id)
         return connection_id
+
+    @staticmethod
+    def _consume(digest: str | None, record: FlowRecord | None) -> None:
+        """Keep the answer's non-secret outcome for the owner's page; drop the secret and the waiter."""
+        from airflow_provider_wix.callback.store import consume_flow, discard_flow
+
+        if digest is None:
+            return
+        if record is None:
+            discard_flow(digest)  # already purged: only the waiter can be left
+        else:
+            consume_flow(digest, record)
 
     @staticmethod
     def _push_outcome(context: Context, outcome: str) -> None:

@@ -41,7 +41,7 @@ def onboarding_wait(dag_id: str, poke_interval: float) -> None:
 
 
 def waiting_sensors(dag_id: str, poke_interval: float) -> None:
-    """K deferred callback sensors (one mapped task over the OAuth states in the run's conf)."""
+    """K deferred callback sensors (one mapped task over the OAuth flow ids in the run's conf)."""
 
     @dag(
         dag_id=dag_id,
@@ -49,16 +49,16 @@ def waiting_sensors(dag_id: str, poke_interval: float) -> None:
         start_date=START,
         catchup=False,
         tags=["benchmark"],
-        params={"states": Param([], type="array")},
+        params={"flow_ids": Param([], type="array")},
     )
     def waiting() -> None:
         @task
-        def states(**context: object) -> list[str]:
-            return list(context["params"]["states"])  # type: ignore[index]
+        def flow_ids(**context: object) -> list[str]:
+            return list(context["params"]["flow_ids"])  # type: ignore[index]
 
         WixOAuthCallbackSensor.partial(
             task_id="wait", deferrable=True, poke_interval=poke_interval, verify_connection=False
-        ).expand(oauth_state=states())
+        ).expand(flow_id=flow_ids())
 
     waiting()
 

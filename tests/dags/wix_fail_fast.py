@@ -41,7 +41,7 @@ with DAG(
     ConnectByOAuthOperator(
         task_id="connect_no_callback_url", schedule_id=SCHEDULE_ID, provider="GOOGLE", wix_conn_id="wix_cb_none"
     )
-    WixOAuthCallbackSensor(task_id="wait_malformed_state", oauth_state="not-a-state-token", poke_interval=1, timeout=5)
+    WixOAuthCallbackSensor(task_id="wait_malformed_state", flow_id="not-a-flow-id", poke_interval=1, timeout=5)
     UpdateSyncConfigOperator(
         task_id="update_too_many_calendars",
         connection_id="abc123",

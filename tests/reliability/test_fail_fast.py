@@ -57,8 +57,8 @@ def test_unusable_settings_fail_at_once_without_a_request(wix_emulator, monkeypa
     assert "the scheme 'htps' is not http or https" in out
     assert "it has a query" in out
     assert "set `callback_base_url` in the extra of connection 'wix_cb_none' or Airflow's [api] base_url" in out
-    assert "oauth_state is not a state issued by ConnectByOAuthOperator" in out
-    assert "not-a-state-token" not in out  # a state is a credential: never quoted
+    assert "flow_id must be the flow id ConnectByOAuthOperator pushes" in out
+    assert "not-a-flow-id" not in out
     assert f"import_from lists {TOO_MANY_CALENDARS} calendars; a sync config imports from at most 100" in out
 
 

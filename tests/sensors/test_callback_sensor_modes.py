@@ -35,9 +35,10 @@ def test_timeout_names_the_pending_link_and_discards_the_flow(airflow_api_server
     assert "did not answer within" in out + err
     assert f"The authorization link is still pending: {oauth_url}" in out + err
     assert xcom_value(dag_run, "wait_for_owner", key="outcome") == "timed_out"
+    flow_id = xcom_value(dag_run, "connect", key="flow_id")
     with create_session() as session:
-        keys = session.scalars(select(Variable.key).where(Variable.key.startswith("wix_oauth_"))).all()
-    assert keys == []
+        keys = session.scalars(select(Variable.key).where(Variable.key.endswith(flow_id))).all()
+    assert keys == []  # the link was withdrawn: record and waiter are gone
 
 
 def test_detect_via_api_finds_the_new_connection_when_the_callback_is_lost(

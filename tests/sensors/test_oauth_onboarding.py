@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from airflow_provider_wix.callback.state import state_digest
 from tests.conftest import API_SERVER_URL, run_dag, task_states, xcom_value
 
 DAG_ID = "wix_oauth_core"
@@ -39,9 +40,14 @@ def test_connect_wait_configure_and_list_events(airflow_api_server, wix_conn, ca
     )
     oauth_url = xcom_value(dag_run, "connect")
     assert oauth_url.startswith(emulator.url)
-    redirect_url = xcom_value(dag_run, "connect", key="redirect_url")
-    state = xcom_value(dag_run, "connect", key="oauth_state")
-    assert redirect_url == f"{API_SERVER_URL}/wix/oauth/callback/{state}"
+    # Wix (the emulator) got the redirect URL with the state; XCom names the flow by its digest only.
+    (flow,) = emulator.state.oauth_flows(include_decided=True)
+    prefix, _, state = flow["redirect_url"].rpartition("/")
+    assert prefix == f"{API_SERVER_URL}/wix/oauth/callback"
+    assert xcom_value(dag_run, "connect", key="flow_id") == state_digest(state)
+    for key in ("oauth_state", "redirect_url"):
+        with pytest.raises(LookupError):
+            xcom_value(dag_run, "connect", key=key)
 
     connection_id = xcom_value(dag_run, "wait_for_owner")
     connection = emulator.state.connection(connection_id)

@@ -1,0 +1,129 @@
+"""Secrets and state audit under ``dag.test()``: one run that handles every secret, then a search.
+
+The run uses app OAuth (client secret, minted tokens), an API key, an Apple app-specific password
+and an OAuth state, each with a distinctive value; the owner's browser is played over HTTP against
+Airflow's real API-server app, and Wix first fails internally, so the retry path that re-sends the
+redirect URL runs too. Then every place is searched: the task logs and the API server's access log
+(the process output), every table of the metadata database (XCom, rendered template fields,
+serialized DAGs, trigger arguments, task-instance state, the audit log, Variables as stored), and
+the Variables API as a user with and without Variable access sees it. Expected: no hit anywhere.
+
+The same audit on separate processes (API server, scheduler, triggerer, worker, their logs and the
+REST API as a viewer) is ``tests/security/test_secrets_audit_topology.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from airflow_provider_wix.callback.state import FLOW_KEY_PREFIX, state_digest
+from tests.conftest import run_dag, task_states, xcom_value
+from tests.security.audit import AUDIT_EMULATOR, connection_env, database_text, hits_by_place, run_secrets
+
+USERS = {"admin": "admin", "op": "op", "viewer": "viewer"}
+
+
+@pytest.fixture
+def rest_api(airflow_db: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Airflow's API-server app with users of each role; ``get(path, user)`` as that user."""
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps(USERS))
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", ",".join(f"{u}:{u}" for u in USERS))
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(passwords))
+
+    class Api:
+        def __init__(self, client: Any) -> None:
+            self.client = client
+            self.tokens: dict[str, str] = {}
+
+        def get(self, path: str, user: str) -> Any:
+            if user not in self.tokens:
+                login = self.client.post("/auth/token", json={"username": user, "password": USERS[user]})
+                assert login.status_code == 201, login.text
+                self.tokens[user] = login.json()["access_token"]
+            return self.client.get(path, headers={"Authorization": f"Bearer {self.tokens[user]}"})
+
+    with TestClient(create_app()) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def access_log() -> Any:
+    """uvicorn's own access log of the test API server, switched on for this test."""
+    records: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    logger = logging.getLogger("uvicorn.access")
+    handler, level = Collect(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.mark.wix_emulator(**AUDIT_EMULATOR)
+def test_no_secret_and_no_raw_state_anywhere(
+    airflow_api_server, wix_emulator, calendar_owner, rest_api, access_log, capfd, monkeypatch
+):
+    from airflow import settings
+
+    for name, value in connection_env(wix_emulator.url, wix_emulator.config).items():
+        monkeypatch.setenv(name, value)
+    schedules = wix_emulator.state.staff_schedules()
+    schedule_id, apple_schedule_id = schedules[0].id, schedules[1].id
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+    conf = {
+        "schedule_id": schedule_id,
+        "apple_schedule_id": apple_schedule_id,
+        "from_": start.isoformat(),
+        "to": (start + timedelta(days=7)).isoformat(),
+    }
+    owner = calendar_owner.answer_in_background({schedule_id: ["internal", "allow"]})
+    dag_run = run_dag("wix_secrets_audit", conf)
+    owner.join(5)
+
+    # The run really handled each secret (otherwise finding none of them would prove nothing).
+    assert set(task_states(dag_run).values()) == {"success"}, task_states(dag_run)
+    assert [f["decision"] for f in wix_emulator.state.oauth_flows(include_decided=True)] == ["internal", "allow"]
+    assert wix_emulator.state.connections(), "the Apple and Microsoft connections exist"
+    secrets = run_secrets(wix_emulator.state, wix_emulator.config, schedule_id)
+    flow_id = xcom_value(dag_run, "connect", key="flow_id")
+    assert flow_id == state_digest(secrets.values["raw OAuth state"])
+
+    out, err = capfd.readouterr()
+    places = {"process output (task logs, API server access log)": out + err}
+    places["uvicorn access log"] = "\n".join(access_log)
+    callback_lines = [line for line in access_log if "/wix/oauth/callback/" in line]
+    assert callback_lines
+    assert all(f"/wix/oauth/callback/redacted-flow-{flow_id[:12]}?" in line for line in callback_lines)
+    places.update({f"metadata DB table {t}": text for t, text in database_text(settings.engine).items()})
+    variables = {user: rest_api.get("/api/v2/variables?limit=100", user) for user in USERS}
+    assert variables["viewer"].status_code == 403
+    for user in ("op", "admin"):
+        assert variables[user].status_code == 200
+        places[f"Variables API as {user}"] = variables[user].text
+        flow = next(v for v in variables[user].json()["variables"] if v["key"] == FLOW_KEY_PREFIX + flow_id)
+        assert json.loads(flow["value"])["schedule_id"] == schedule_id  # readable, but the secret is masked
+    xcoms = rest_api.get(
+        f"/api/v2/dags/wix_secrets_audit/dagRuns/{dag_run.run_id}/taskInstances/~/xcomEntries?limit=100", "viewer"
+    )
+    assert xcoms.status_code == 200
+    places["XCom API as viewer"] = xcoms.text
+    tis = rest_api.get(f"/api/v2/dags/wix_secrets_audit/dagRuns/{dag_run.run_id}/taskInstances", "viewer")
+    assert tis.status_code == 200
+    places["task instances API (rendered fields) as viewer"] = tis.text
+    assert flow_id in tis.text, "the sensor's rendered flow_id is the digest"
+
+    assert hits_by_place(secrets, places) == {}
