@@ -49,15 +49,26 @@ class CallbackRefused(Exception):
 class CallbackOutcome:
     record: FlowRecord
     woke_task: bool
+    #: True when this request repeated the answer already recorded (a reload): nothing was written.
+    repeated: bool = False
 
 
 def record_callback(token: str, *, connection_id: str | None, error: OAuthCallbackError | None) -> CallbackOutcome:
-    """Store the callback for a known, unexpired, unused state exactly once, then wake the waiter."""
+    """Store the callback for a known, unexpired, unused state exactly once, then wake the waiter.
+
+    The same answer again (the owner reloads the page, or the browser restores the tab) is not an
+    error: it returns the recorded outcome with ``repeated=True`` and writes nothing, for as long as
+    the record lives (until the state expires, also after the sensor consumed it).
+    """
     try:
         digest = state_digest(token)
     except InvalidStateError as err:
         raise CallbackRefused(400, str(err)) from None
-    outcome = _complete_flow(digest, lambda record: record.completed(connection_id=connection_id, error=error))
+    outcome = _complete_flow(
+        digest,
+        lambda record: record.completed(connection_id=connection_id, error=error),
+        repeats=lambda record: record.has_outcome(connection_id=connection_id, error=error),
+    )
     _maybe_purge_expired()
     return outcome
 
@@ -67,8 +78,16 @@ def cancel_flow(digest: str, *, by: str) -> CallbackOutcome:
     return _complete_flow(digest, lambda record: record.cancelled(by=by))
 
 
-def _complete_flow(digest: str, complete: Callable[[FlowRecord], FlowRecord]) -> CallbackOutcome:
-    """Move a pending, unexpired flow to its final state exactly once, then wake the waiting sensor."""
+def _complete_flow(
+    digest: str,
+    complete: Callable[[FlowRecord], FlowRecord],
+    repeats: Callable[[FlowRecord], bool] = lambda record: False,
+) -> CallbackOutcome:
+    """Move a pending, unexpired flow to its final state exactly once, then wake the waiting sensor.
+
+    A request that ``repeats`` the recorded outcome of a completed flow gets that outcome back, and
+    nothing is written.
+    """
     from airflow.models.variable import Variable
     from airflow.utils.session import create_session
     from sqlalchemy import select, update
@@ -80,10 +99,12 @@ def _complete_flow(digest: str, complete: Callable[[FlowRecord], FlowRecord]) ->
         record = FlowRecord.from_json(row.val)
         if record.status is FlowStatus.CANCELLED:
             raise CallbackRefused(409, "This authorization link was withdrawn; ask for a new one.")
-        if not record.is_pending:
-            raise CallbackRefused(409, "This authorization link has already been used.")
         if record.is_expired():
             raise CallbackRefused(410, "This authorization link has expired.")
+        if not record.is_pending:
+            if repeats(record):
+                return CallbackOutcome(record=record, woke_task=False, repeated=True)
+            raise CallbackRefused(409, "This authorization link has already been used.")
 
         completed = complete(record)
         encoded = Variable(key=row.key, val=completed.to_json())

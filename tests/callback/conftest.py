@@ -33,6 +33,23 @@ def read_flow(token: str) -> FlowRecord | None:
         return FlowRecord.from_json(row.val) if row else None
 
 
+def raw_flow_value(token: str) -> str:
+    """The stored (encrypted) value of a flow record: it changes on every write."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return str(session.scalars(select(Variable._val).where(Variable.key == flow_key(state_digest(token)))).one())
+
+
+def consume_flow_record(token: str) -> None:
+    """What the sensor does once it acted on the answer (``store.consume_flow``), through the ORM."""
+    record = read_flow(token)
+    assert record is not None
+    write_variable(flow_key(state_digest(token)), record.consumed().to_json())
+
+
 @pytest.fixture
 def issue_flow(airflow_db: Any) -> Iterator[Callable[..., str]]:
     """Issue a pending flow record the way ConnectByOAuthOperator does; returns the state token."""

@@ -10,7 +10,7 @@ import pytest
 
 from airflow_provider_wix.callback.state import CALLBACK_PATH, FlowStatus
 from airflow_provider_wix.emulator import MICROSOFT_PROVIDER_ID
-from tests.callback.conftest import read_flow
+from tests.callback.conftest import consume_flow_record, read_flow
 from tests.conftest import API_SERVER_URL
 
 
@@ -24,7 +24,9 @@ def _oauth_url(emulator: Any, state: str, schedule_id: str) -> str:
     ("button", "heading"),
     [("Allow", "Your Microsoft calendar is connected"), ("Deny", "You declined the connection")],
 )
-def test_owner_clicks_through_consent_in_a_browser(browser, airflow_api_server, wix_conn, issue_flow, button, heading):
+def test_owner_clicks_through_consent_in_a_browser(
+    browser, airflow_api_server, wix_conn, issue_flow, tmp_path, button, heading
+):
     from airflow_provider_wix.dashboard.sources import clear_caches
 
     clear_caches()  # Wix's provider and staff lists are cached by the API server; this is a fresh site
@@ -40,6 +42,16 @@ def test_owner_clicks_through_consent_in_a_browser(browser, airflow_api_server, 
         if button == "Allow":  # the owner is greeted by the name Wix's staff list gives
             owner = wix_conn.state.staff_schedules()[0].owner_name
             assert f"Thank you, {owner}." in page.content()
+        landed = page.inner_text("body")
+        recorded = read_flow(state)
+        # The owner reloads, before and after the sensor consumed the answer: the same page, nothing recorded twice.
+        page.reload()
+        assert page.inner_text("body") == landed
+        assert read_flow(state) == recorded
+        consume_flow_record(state)
+        page.reload()
+        assert page.inner_text("body") == landed
+        page.screenshot(path=str(tmp_path / f"reloaded-{button.lower()}.png"))
     finally:
         page.close()
     record = read_flow(state)

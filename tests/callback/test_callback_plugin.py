@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 from typing import Any
@@ -9,9 +10,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_wix.callback.server import CallbackRefused, purge_expired_flows, record_callback
-from airflow_provider_wix.callback.state import FlowStatus, new_state_token, waiter_key
+from airflow_provider_wix.callback.state import FlowStatus, flow_key, new_state_token, state_digest, utcnow, waiter_key
 from airflow_provider_wix.client.models import OAuthCallbackError
-from tests.callback.conftest import SCHEDULE_ID, read_flow, write_variable
+from tests.callback.conftest import SCHEDULE_ID, consume_flow_record, raw_flow_value, read_flow, write_variable
 
 CONNECTION_ID = "u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8dKLzdocJ2isAjIhKtJ0RlgLK"
 
@@ -176,3 +177,57 @@ def test_expired_flows_are_purged_with_their_waiters(issue_flow):
     assert purge_expired_flows() == 1
     assert read_flow(expired) is None
     assert read_flow(live) is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ({"connectionId": CONNECTION_ID}, "Calendar connected"),
+        ({"error": "reject"}, "The calendar was not connected"),
+    ],
+)
+def test_reloading_the_outcome_page_shows_it_again_and_records_nothing(api, issue_flow, query, title):
+    """Issue 8, defect 6: a reload (or a restored tab) used to say "This link cannot be used"."""
+    state = issue_flow()
+    url = f"/wix/oauth/callback/{state}"
+    first = api.get(url, params=query)
+    assert first.status_code == 200 and title in first.text
+    stored, record = raw_flow_value(state), read_flow(state)
+
+    reload = api.get(url, params=query)
+    assert (reload.status_code, reload.text) == (200, first.text)
+    assert reload.headers["content-security-policy"] == first.headers["content-security-policy"]
+    assert raw_flow_value(state) == stored  # nothing was written: the record stays exactly-once
+    assert read_flow(state) == record
+
+    # Once the sensor has consumed the answer, only the non-secret outcome is kept, and it still answers.
+    consume_flow_record(state)
+    consumed = read_flow(state)
+    assert consumed is not None and consumed.is_consumed and consumed.secret_redirect_url is None
+    after = api.get(url, params=query)
+    assert (after.status_code, after.text) == (200, first.text)
+    as_json = api.get(url, params=query, headers={"Accept": "application/json"})
+    assert as_json.status_code == 200 and as_json.json()["scheduleId"] == SCHEDULE_ID
+    assert read_flow(state) == consumed
+
+
+def test_a_different_answer_on_a_used_link_is_still_refused_after_consumption(api, issue_flow):
+    state = issue_flow()
+    assert api.get(f"/wix/oauth/callback/{state}", params={"connectionId": CONNECTION_ID}).status_code == 200
+    consume_flow_record(state)
+    for query in ({"error": "reject"}, {"connectionId": CONNECTION_ID + "x"}):
+        assert api.get(f"/wix/oauth/callback/{state}", params=query).status_code == 409
+    record = read_flow(state)
+    assert record is not None and record.connection_id == CONNECTION_ID
+
+
+def test_a_reload_after_the_link_expired_says_so(api, issue_flow):
+    state = issue_flow(ttl=timedelta(seconds=2))
+    assert api.get(f"/wix/oauth/callback/{state}", params={"error": "reject"}).status_code == 200
+    record = read_flow(state)
+    assert record is not None
+    write_variable(
+        flow_key(state_digest(state)),
+        dataclasses.replace(record, expires_at=(utcnow() - timedelta(seconds=1)).isoformat()).to_json(),
+    )
+    assert api.get(f"/wix/oauth/callback/{state}", params={"error": "reject"}).status_code == 410
