@@ -240,10 +240,17 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         mask_secret(redirect_url)
         mask_secret(redirect_url.rsplit("/", 1)[-1])
         hook = self.hook
-        # Ask Wix first: if that fails, the record still says "internal" and the next retry tries again.
-        oauth_url = hook.connect_by_oauth(record.provider_id, record.schedule_id, redirect_url)
-        record = record.rearmed()
-        save_flow(digest, record)
+        # Re-arm before asking Wix: the owner may answer the new link before Wix's response gets here,
+        # and the route only accepts an answer for a pending record. If Wix fails, put the "internal"
+        # outcome back, so the next retry tries again.
+        rearmed = record.rearmed()
+        save_flow(digest, rearmed)
+        try:
+            oauth_url = hook.connect_by_oauth(record.provider_id, record.schedule_id, redirect_url)
+        except BaseException:
+            save_flow(digest, record)
+            raise
+        record = rearmed
         context["ti"].xcom_push(key="oauth_url", value=oauth_url)
         self.log.info(
             "Wix failed to connect the calendar last time. Open this URL to authorize schedule %s again: %s",

@@ -4,6 +4,7 @@ redirect lands on the plugin of Airflow's real API-server app, and the deferred 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -102,4 +103,38 @@ def test_internal_error_is_retried_with_a_new_link(airflow_api_server, wix_conn,
     # The retry asked Wix for a new consent link on the same state (same redirect URL).
     assert flows[0]["redirect_url"] == flows[1]["redirect_url"]
     assert xcom_value(dag_run, "wait_for_owner", key="oauth_url") == flows[1]["consent_url"]
+    assert wix_conn.state.connection(xcom_value(dag_run, "wait_for_owner"))["scheduleId"] == schedule_id
+
+
+@pytest.mark.wix_emulator(sync_delay=0)
+def test_an_answer_to_the_new_link_before_wix_responds_is_accepted(
+    airflow_api_server, wix_conn, calendar_owner, monkeypatch
+):
+    """The owner answers the re-issued link before Wix's response reaches the retrying sensor.
+
+    Wix creates the consent flow before it answers Connect By OAuth, so a quick owner can follow the
+    new link at once. The emulator is made to play that owner inside the call: the redirect reaches
+    Airflow while the sensor still waits for Wix. The answer used to be refused (409, the record was
+    still "internal") and the sensor waited until its timeout.
+    """
+    import requests
+
+    schedule_id = wix_conn.state.staff_schedules()[2].id
+    state = wix_conn.state
+    connect = state.connect_by_oauth
+    callbacks: list[int] = []
+
+    def connect_and_answer_at_once(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = connect(*args, **kwargs)
+        if len(state.oauth_flows(include_decided=True)) == 2:  # the retry's new link
+            flow_id = answer["oauthUrl"].rsplit("/", 1)[-1]
+            callbacks.append(requests.get(state.decide_oauth(flow_id, "allow"), timeout=30).status_code)
+        return answer
+
+    monkeypatch.setattr(state, "connect_by_oauth", connect_and_answer_at_once)
+    owner = calendar_owner.answer_in_background({schedule_id: ["internal"]})
+    dag_run = run_dag(DAG_ID, _conf(schedule_id))
+    owner.join(5)
+    assert callbacks == [200]
+    assert task_states(dag_run)["list_events"] == "success"
     assert wix_conn.state.connection(xcom_value(dag_run, "wait_for_owner"))["scheduleId"] == schedule_id
