@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: How often one API-server process sweeps expired flow records.
 PURGE_INTERVAL_SECONDS = 600.0
+#: Keys per DELETE statement of the sweep (flow and waiter keys of this many flows).
+_PURGE_BATCH = 250
 
 
 class CallbackRefused(Exception):
@@ -69,7 +71,7 @@ def record_callback(token: str, *, connection_id: str | None, error: OAuthCallba
         lambda record: record.completed(connection_id=connection_id, error=error),
         repeats=lambda record: record.has_outcome(connection_id=connection_id, error=error),
     )
-    _maybe_purge_expired()
+    purge_expired_flows_if_due()
     return outcome
 
 
@@ -124,10 +126,15 @@ def _complete_flow(
 
 
 _purge_lock = threading.Lock()
-_last_purge = 0.0
+_last_purge = float("-inf")
 
 
-def _maybe_purge_expired() -> None:
+def purge_expired_flows_if_due() -> None:
+    """Sweep expired flow records at most every ``PURGE_INTERVAL_SECONDS`` per process; never raises.
+
+    Called by the callback route and by the plugin's background sweep (see
+    :mod:`airflow_provider_wix.plugins.callback`), so records go away even when no owner calls back.
+    """
     global _last_purge
     now = time.monotonic()
     if now - _last_purge < PURGE_INTERVAL_SECONDS or not _purge_lock.acquire(blocking=False):
@@ -150,17 +157,19 @@ def purge_expired_flows(grace_seconds: float = 0.0) -> int:
     from sqlalchemy import delete, select
 
     now = utcnow()
-    purged = 0
+    expired: list[str] = []
     with create_session() as session:
         rows = session.scalars(select(Variable).where(Variable.key.startswith(FLOW_KEY_PREFIX))).all()
         for row in rows:
             record = _parse(row.val)
             if record is not None and (now - record.expires).total_seconds() <= grace_seconds:
                 continue
-            digest = row.key[len(FLOW_KEY_PREFIX) :]
-            session.execute(delete(Variable).where(Variable.key.in_([row.key, waiter_key(digest)])))
-            purged += 1
-    return purged
+            expired.append(row.key[len(FLOW_KEY_PREFIX) :])
+        for start in range(0, len(expired), _PURGE_BATCH):
+            batch = expired[start : start + _PURGE_BATCH]
+            keys = [flow_key(d) for d in batch] + [waiter_key(d) for d in batch]
+            session.execute(delete(Variable).where(Variable.key.in_(keys)).execution_options(synchronize_session=False))
+    return len(expired)
 
 
 def _parse(raw: Any) -> FlowRecord | None:

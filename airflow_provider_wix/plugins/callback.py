@@ -11,7 +11,9 @@ inside the handler.
 
 from __future__ import annotations
 
+import asyncio
 import html
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from airflow.plugins_manager import AirflowPlugin
@@ -29,6 +31,8 @@ from airflow_provider_wix.callback.wording import OwnerPage, outcome_page, refus
 from airflow_provider_wix.client.models import OAuthCallbackError
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from airflow_provider_wix.callback.state import FlowRecord
@@ -45,12 +49,37 @@ _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
 }
 
+
+@asynccontextmanager
+async def _sweep_expired_flows(_: FastAPI) -> AsyncIterator[None]:
+    """Purge expired flow records when the API server starts and then periodically.
+
+    Abandoned flows (nobody answers, no sensor withdraws them) would otherwise stay until a callback
+    happens to trigger the sweep. Airflow enters the lifespan of every mounted plugin app.
+    """
+    from airflow_provider_wix.callback.server import PURGE_INTERVAL_SECONDS, purge_expired_flows_if_due
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.to_thread(purge_expired_flows_if_due)
+            await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+    task = asyncio.create_task(sweep())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
 app = FastAPI(
     title="Wix OAuth callback",
     description="Receives the Wix External Calendars OAuth redirect for airflow-provider-wix.",
     docs_url=None,
     redoc_url=None,
     openapi_url=None,
+    lifespan=_sweep_expired_flows,
 )
 
 
