@@ -105,10 +105,15 @@ def test_a_thousand_abandoned_flows_are_purged_after_expiry_and_live_ones_kept(c
     print(f"purged {purged} abandoned flows (and their waiters) in {elapsed:.2f} s")
 
 
-def test_the_api_server_purges_on_start_without_any_callback(clean_flows):
+def test_the_api_server_purges_on_start_without_any_callback(clean_flows, monkeypatch):
     """No owner ever answers: nothing calls the route, and the plugin still sweeps on start."""
     from airflow.api_fastapi.app import create_app
     from fastapi.testclient import TestClient
+
+    from airflow_provider_wix.callback import server
+
+    # A fresh API-server process has not swept yet (this test process has, for earlier tests).
+    monkeypatch.setattr(server, "_last_purge", float("-inf"))
 
     abandoned = _insert_flows(20, expired=True)
     live = _insert_flows(3, expired=False)
