@@ -182,8 +182,8 @@ def test_expired_flows_are_purged_with_their_waiters(issue_flow):
 @pytest.mark.parametrize(
     ("query", "title"),
     [
-        ({"connectionId": CONNECTION_ID}, "Calendar connected"),
-        ({"error": "reject"}, "The calendar was not connected"),
+        ({"connectionId": CONNECTION_ID}, "is connected"),
+        ({"error": "reject"}, "You declined the connection"),
     ],
 )
 def test_reloading_the_outcome_page_shows_it_again_and_records_nothing(api, issue_flow, query, title):
