@@ -302,6 +302,7 @@ def wix_bulk_onboarding() -> None:
             wait_hours="{{ params.owner_wait_hours }}",
             deferrable=True,
         )
+        connect >> wait  # connect_task_id names where to read; the order must be stated
         UpdateSyncConfigOperator(
             task_id="configure_sync",
             connection_id=wait.output,
