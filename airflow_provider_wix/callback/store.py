@@ -2,7 +2,7 @@
 
 Variables live in Airflow's metadata database and are reachable from every component whatever the
 executor: workers and the triggerer reach them through the Task SDK (Execution API), the API server
-through the ORM (see :mod:`airflow_provider_wix.callback.server`). Nothing is kept in process memory
+through the ORM (see :mod:`airflow_provider_wix.callback.recording`). Nothing is kept in process memory
 or in a local file, so a callback survives restarts of any component.
 """
 

@@ -57,7 +57,7 @@ async def _sweep_expired_flows(_: FastAPI) -> AsyncIterator[None]:
     Abandoned flows (nobody answers, no sensor withdraws them) would otherwise stay until a callback
     happens to trigger the sweep. Airflow enters the lifespan of every mounted plugin app.
     """
-    from airflow_provider_wix.callback.server import PURGE_INTERVAL_SECONDS, purge_expired_flows_if_due
+    from airflow_provider_wix.callback.recording import PURGE_INTERVAL_SECONDS, purge_expired_flows_if_due
 
     async def sweep() -> None:
         while True:
@@ -110,7 +110,7 @@ async def resumable(ti_id: str) -> Response:
 @app.get(_ROUTE + "{state}")
 def oauth_callback(state: str, request: Request) -> Response:
     """Record the outcome of the owner's consent for ``state``; see the module docstring."""
-    from airflow_provider_wix.callback.server import CallbackRefused, record_callback
+    from airflow_provider_wix.callback.recording import CallbackRefused, record_callback
 
     wants_json = _wants_json(request)
     try:
@@ -143,7 +143,7 @@ def _outcome_page(record: FlowRecord) -> OwnerPage:
 
 
 def _parse_outcome(request: Request) -> tuple[str | None, OAuthCallbackError | None]:
-    from airflow_provider_wix.callback.server import CallbackRefused
+    from airflow_provider_wix.callback.recording import CallbackRefused
 
     connection_ids = request.query_params.getlist("connectionId")
     errors = request.query_params.getlist("error")

@@ -131,7 +131,7 @@ def consent_link(flow_id: str, user: UserDep) -> Response:
 @app.post("/api/flows/{flow_id}/cancel")
 def cancel(flow_id: str, request: Request, user: UserDep) -> Response:
     """Withdraw a pending link; the waiting sensor fails with "cancelled by <user>"."""
-    from airflow_provider_wix.callback.server import CallbackRefused, cancel_flow
+    from airflow_provider_wix.callback.recording import CallbackRefused, cancel_flow
 
     _require_view(user)
     _check_csrf(request)

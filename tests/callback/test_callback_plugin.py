@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wix.callback.server import CallbackRefused, purge_expired_flows, record_callback
+from airflow_provider_wix.callback.recording import CallbackRefused, purge_expired_flows, record_callback
 from airflow_provider_wix.callback.state import FlowStatus, flow_key, new_state_token, state_digest, utcnow, waiter_key
 from airflow_provider_wix.client.models import OAuthCallbackError
 from tests.callback.conftest import SCHEDULE_ID, consume_flow_record, raw_flow_value, read_flow, write_variable

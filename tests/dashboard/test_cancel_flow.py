@@ -12,7 +12,7 @@ from tests.conftest import run_dag, task_states, xcom_value
 
 def cancel_when_pending(schedule_id: str, by: str, result: dict[str, Any]) -> threading.Thread:
     """Wait for the schedule's pending flow, then cancel it as the dashboard's route does."""
-    from airflow_provider_wix.callback.server import cancel_flow
+    from airflow_provider_wix.callback.recording import cancel_flow
     from airflow_provider_wix.dashboard.sources import read_flows
 
     def run() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_wix.callback.server import purge_expired_flows
+from airflow_provider_wix.callback.recording import purge_expired_flows
 from airflow_provider_wix.callback.state import (
     FLOW_KEY_PREFIX,
     WAITER_KEY_PREFIX,
@@ -110,10 +110,10 @@ def test_the_api_server_purges_on_start_without_any_callback(clean_flows, monkey
     from airflow.api_fastapi.app import create_app
     from fastapi.testclient import TestClient
 
-    from airflow_provider_wix.callback import server
+    from airflow_provider_wix.callback import recording
 
     # A fresh API-server process has not swept yet (this test process has, for earlier tests).
-    monkeypatch.setattr(server, "_last_purge", float("-inf"))
+    monkeypatch.setattr(recording, "_last_purge", float("-inf"))
 
     abandoned = _insert_flows(20, expired=True)
     live = _insert_flows(3, expired=False)

@@ -38,6 +38,9 @@ PURGE_INTERVAL_SECONDS = 600.0
 _PURGE_BATCH = 250
 
 
+_ALREADY_USED = "This authorization link has already been used."
+
+
 class CallbackRefused(Exception):
     """The callback cannot be accepted; nothing was recorded."""
 
@@ -106,7 +109,7 @@ def _complete_flow(
         if not record.is_pending:
             if repeats(record):
                 return CallbackOutcome(record=record, woke_task=False, repeated=True)
-            raise CallbackRefused(409, "This authorization link has already been used.")
+            raise CallbackRefused(409, _ALREADY_USED)
 
         completed = complete(record)
         encoded = Variable(key=row.key, val=completed.to_json())
@@ -119,7 +122,7 @@ def _complete_flow(
             .execution_options(synchronize_session=False)
         )
         if getattr(swapped, "rowcount", 0) != 1:
-            raise CallbackRefused(409, "This authorization link has already been used.")
+            raise CallbackRefused(409, _ALREADY_USED)
     # Committed first: the wake-up may wait for the scheduler, and the trigger's poll needs the record.
     woke = wake_waiter(digest, completed)
     return CallbackOutcome(record=completed, woke_task=woke)
