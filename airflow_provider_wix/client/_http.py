@@ -41,6 +41,13 @@ Timeout = float | tuple[float, float]
 QueryParams = Sequence[tuple[str, str]]
 
 
+#: Why a creating call that failed midway is not retried (Connect By Credentials).
+NOT_RESENT = (
+    "The request was not re-sent because Wix may already have acted on it; check with "
+    "List Connections before trying again."
+)
+
+
 @dataclass(frozen=True)
 class Call:
     """One logical Wix call. ``idempotent=False`` marks a creating POST that must not be re-sent
@@ -286,10 +293,7 @@ class HttpEngine:
         if retryable:
             return _Retryable(f"{kind} ({detail})", give_up)
         if not call.idempotent and not isinstance(exc, requests.exceptions.SSLError):
-            return give_up(
-                "The request was not re-sent because Wix may already have acted on it; check with "
-                "List Connections before trying again."
-            )
+            return give_up(NOT_RESENT)
         return give_up()
 
     def _handle(self, call: Call, response: requests.Response, attempt: int) -> dict[str, Any]:
@@ -311,10 +315,7 @@ class HttpEngine:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             self._raise_retryable(f"HTTP {status} {error.code}", call, response, retry_after)
         if status >= 500 and not call.idempotent:
-            error.message += (
-                " The request was not re-sent because Wix may already have acted on it; check with "
-                "List Connections before trying again."
-            )
+            error.message += " " + NOT_RESENT
             error.args = (error.message,)
         raise error
 
@@ -344,10 +345,7 @@ class HttpEngine:
 
         if call.idempotent:
             raise _Retryable(f"malformed body ({problem})", give_up)
-        raise give_up(
-            "The request was not re-sent because Wix may already have acted on it; check with "
-            "List Connections before trying again."
-        )
+        raise give_up(NOT_RESENT)
 
     def _error(self, call: Call, response: requests.Response, attempt: int, note: str = "") -> WixApiError:
         body, _ = decode_body(response)
