@@ -28,16 +28,10 @@ OPERATOR_MODULES = {
     "airflow_provider_wix.version_compat",  # Airflow's own names where minors differ; imports nothing heavy
 }
 SENSOR_MODULES = {"airflow_provider_wix.sensors", "airflow_provider_wix.sensors.external_calendars"}
-# ListEventsOperator checks page_size when the DAG is parsed (a mapped one, in the events DAG, does not).
-PAGE_SIZE_CHECK = {
-    "airflow_provider_wix.client",
-    "airflow_provider_wix.client.errors",
-    "airflow_provider_wix.client.validation",
-}
 PROVIDER_MODULES = {
     "wix_bulk_onboarding.py": OPERATOR_MODULES | SENSOR_MODULES,
     "wix_calendar_events_sync.py": OPERATOR_MODULES,
-    "wix_calendar_onboarding.py": OPERATOR_MODULES | SENSOR_MODULES | PAGE_SIZE_CHECK,
+    "wix_calendar_onboarding.py": OPERATOR_MODULES | SENSOR_MODULES,
 }
 # Airflow's own base classes for operator links and sensors: loaded lazily by airflow.sdk, so the file's
 # pre-import of airflow.sdk does not load them.

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from airflow_provider_wix.client.validation import MAX_PAGE_SIZE
 from airflow_provider_wix.operators.external_calendars import (
     ConnectByCredentialsOperator,
     DisconnectOperator,
@@ -71,10 +72,16 @@ def test_update_sync_config_needs_exactly_one_form():
         UpdateSyncConfigOperator(task_id="t", connection_id="c")
 
 
-@pytest.mark.parametrize("page_size", [0, 1001, True])
+@pytest.mark.parametrize("page_size", [0, MAX_PAGE_SIZE + 1, True, 10.0])
 def test_list_events_page_size_is_checked_at_parse_time(page_size):
     with pytest.raises(ValueError, match="page_size"):
         ListEventsOperator(task_id="t", page_size=page_size)
+
+
+@pytest.mark.parametrize("page_size", [1, MAX_PAGE_SIZE])
+def test_list_events_takes_every_page_size_the_client_takes(page_size):
+    # The constructor checks the usual case itself (no client import at parse time): same range as the client.
+    assert ListEventsOperator(task_id="t", page_size=page_size).page_size == page_size
 
 
 @pytest.mark.parametrize("limit", [-1, 1.5, True])
