@@ -55,6 +55,18 @@ def test_callback_route_benchmark_compares_with_airflows_health_check(tmp_path):
     assert row["values"]["callback"]["bad"] == []  # every unknown state got its 404, nothing else
 
 
+def test_dag_parse_benchmark_compares_each_example_dag_with_its_peers(tmp_path):
+    bench = _bench(tmp_path, "dag_parse", "--quick")["benchmarks"]["dag_parse"]
+    assert bench["error"] is None
+    rows = bench["rows"]
+    files = sorted(p.name for p in (REPO_ROOT / "dags").glob("*.py"))
+    assert [r["metric"].split(" (")[0] for r in rows if not r["metric"].startswith(" ")] == files
+    for metric in ("vs the EmptyOperator peer", "provider's import per parse (CPU)"):
+        measured = [r for r in rows if r["metric"].strip() == metric]
+        assert len(measured) == len(files) and all(r["verdict"] in ("PASS", "MISS") for r in measured)
+    assert all(r["verdict"] == "PASS" for r in rows if r["metric"].strip() == "network use while parsing")
+
+
 def _results(finished: str, **benchmarks: list[tuple[str, str]]) -> dict:
     return {
         "finished": finished,
