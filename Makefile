@@ -47,7 +47,7 @@ help:
 	@echo "make test-fast    the same without the slow end-to-end tests"
 	@echo "make test-compat  the fast suite on every supported Airflow minor (cells: $(COMPAT_MATRIX))"
 	@echo "make test-dist    build the wheel and sdist, install the wheel per Airflow minor and check it"
-	@echo "make bench        benchmarks (ratios measured side by side)"
+	@echo "make bench        benchmarks (ratios measured side by side; BENCH=bulk_onboarding_1000 for the large one)"
 	@echo "make emulator     serve the Wix emulator on http://127.0.0.1:8765"
 	@echo "Python $(SUPPORTED_PYTHONS) (PYTHON=python3.X), Airflow $(AIRFLOW_MINORS) (AIRFLOW=3.X, default $(NEWEST_AIRFLOW))"
 
@@ -116,8 +116,10 @@ format: supported-python $(STAMP)
 	$(BIN)/ruff format .
 
 # Measure, then rewrite README's benchmark table from the results (never written by hand).
+# BENCH="name ..." runs only those, e.g. BENCH=bulk_onboarding_1000, which the default run leaves out.
+BENCH ?=
 bench: supported-python $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 	$(BIN)/python -m benchmarks.readme
 
 emulator: supported-python $(STAMP)

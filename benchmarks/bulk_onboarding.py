@@ -270,13 +270,13 @@ def _run_dag(topology: Any, sql: Any, dag_id: str, conf: dict[str, Any], timeout
     return run_id, Observed(seconds, state, cpu, running, deferred)
 
 
-def run(ctx: Context) -> Result:
+def run(ctx: Context, *, name: str = NAME, schedules: int = 200) -> Result:
     from tests.e2e.topology import AirflowTopology, postgres_database
 
-    n = ctx.schedules or (40 if ctx.quick else 200)
+    n = ctx.schedules or (40 if ctx.quick else schedules)
     wait = ctx.owner_wait or owner_wait_seconds(n)
     result = Result(
-        NAME,
+        name,
         f"wix_bulk_onboarding, {n} schedules, Wix rate limit {RATE_LIMIT}/min, PostgreSQL + Celery topology",
     )
     exits = contextlib.ExitStack()
