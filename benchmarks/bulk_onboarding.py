@@ -410,12 +410,25 @@ def run(ctx: Context, *, name: str = NAME, schedules: int = 200) -> Result:
         )
         result.add(
             Row(
-                "scheduler / triggerer CPU",
-                f"{mine.cpu.get('scheduler', 0):.0f} s / {mine.cpu.get('triggerer', 0):.0f} s",
-                f"{peer.cpu.get('scheduler', 0):.0f} s / {peer.cpu.get('triggerer', 0):.0f} s (EmptyOperator)",
+                "scheduler / triggerer / Celery worker CPU",
+                " / ".join(f"{mine.cpu.get(c, 0):.0f} s" for c in ("scheduler", "triggerer", "celery-worker")),
+                " / ".join(f"{peer.cpu.get(c, 0):.0f} s" for c in ("scheduler", "triggerer", "celery-worker"))
+                + " (EmptyOperator)",
                 fmt_ratio(ratio(mine.cpu.get("scheduler", 0), peer.cpu.get("scheduler", 0))),
                 values={"provider": mine.cpu, "peer": peer.cpu},
             )
+        )
+        # Where the time goes: how many task instances ran on a worker and how long each took there.
+        per_task = sql(
+            "SELECT task_id, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY duration), sum(duration) "
+            "FROM task_instance WHERE dag_id=%s AND run_id=%s AND start_date IS NOT NULL GROUP BY task_id "
+            "ORDER BY task_id",
+            DAG_ID,
+            run_id,
+        )
+        result.notes.append(
+            "task instances that ran, median / total duration as Airflow records it: "
+            + "; ".join(f"{task} {n}x {median or 0:.1f} s / {total or 0:.0f} s" for task, n, median, total in per_task)
         )
         result.notes.append(
             f"owners: {Counter(plan.values())}; answered {len(owners.answered)}; 429 answers from the emulator: "
