@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             result.seconds = time.monotonic() - t0
             results.append(result)
             print_table(result)
+            # After each benchmark: an interrupted run still leaves what it measured.
+            _write(args, results, skipped, time.monotonic() - started, complete=False)
     finally:
         for cleanup in reversed(ctx.cleanups):
             try:
@@ -114,11 +116,18 @@ def main(argv: list[str] | None = None) -> int:
         + (", some benchmarks CRASHED" if crashed else "")
         + f"; total {total:.0f} s"
     )
+    _write(args, results, skipped, total, complete=True)
+    print(f"results written to {args.json}")
+    return 1 if crashed else 0
+
+
+def _write(args: argparse.Namespace, results: list[Result], skipped: list[str], seconds: float, complete: bool) -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "complete": complete,  # False: the run stopped before its last benchmark (these are the ones it ran)
         "quick": args.quick,
-        "seconds": round(total, 1),
+        "seconds": round(seconds, 1),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -130,8 +139,6 @@ def main(argv: list[str] | None = None) -> int:
         "benchmarks": {r.name: r.to_json() for r in results},
     }
     args.json.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    print(f"results written to {args.json}")
-    return 1 if crashed else 0
 
 
 if __name__ == "__main__":
