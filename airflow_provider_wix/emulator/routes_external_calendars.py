@@ -6,7 +6,7 @@ dependency of the router); what a call means is in ``wix_behaviour.py``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -26,6 +26,9 @@ from airflow_provider_wix.emulator.wire import (
     require_string,
     require_time,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["PREFIX", "router"]
 
@@ -51,33 +54,44 @@ async def list_connections(request: Request, state: State) -> Response:
 
 @router.post("/connections:connectByOAuth", name="connect_by_oauth")
 async def connect_by_oauth(request: Request, state: State) -> Response:
-    body = await json_body(request)
-    violations: list[FieldViolation] = []
-    provider_id, schedule_id = _provider_and_schedule(body, violations)
-    redirect_url = require_string(body, "redirectUrl", violations)
-    if redirect_url and not is_web_url(redirect_url):
-        violations.append(FieldViolation("redirectUrl", "must be a valid URL", "FORMAT", {"expected": "WEB_URL"}))
-    raise_violations(violations)
+    provider_id, schedule_id, (redirect_url,) = await _connect_request(request, "redirectUrl")
     base_url = str(request.base_url).rstrip("/")
     return json_response(state.connect_by_oauth(provider_id, schedule_id, redirect_url, base_url))
 
 
 @router.post("/connections:connectByCredentials", name="connect_by_credentials")
 async def connect_by_credentials(request: Request, state: State) -> Response:
-    body = await json_body(request)
-    violations: list[FieldViolation] = []
-    provider_id, schedule_id = _provider_and_schedule(body, violations)
-    email = require_string(body, "email", violations)
-    if email and not EMAIL_RE.match(email):
-        violations.append(FieldViolation("email", "must be a valid email", "FORMAT", {"expected": "EMAIL"}))
-    password = require_string(body, "password", violations)
-    raise_violations(violations)
+    provider_id, schedule_id, (email, password) = await _connect_request(request, "email", "password")
     return json_response(state.connect_by_credentials(provider_id, schedule_id, email, password))
 
 
-def _provider_and_schedule(body: dict[str, Any], violations: list[FieldViolation]) -> tuple[str, str]:
-    """The ``providerId`` and ``scheduleId`` GUIDs both Connect methods require."""
-    return require_guid(body, "providerId", violations), require_guid(body, "scheduleId", violations)
+#: Format checks of the Connect methods' string fields: is it valid, Wix's description, the expected format.
+_CONNECT_FORMATS: dict[str, tuple[Callable[[str], bool], str, str]] = {
+    "redirectUrl": (is_web_url, "must be a valid URL", "WEB_URL"),
+    "email": (lambda value: bool(EMAIL_RE.match(value)), "must be a valid email", "EMAIL"),
+}
+
+
+async def _connect_request(request: Request, *fields: str) -> tuple[str, str, list[str]]:
+    """The ``providerId`` and ``scheduleId`` GUIDs both Connect methods require, and their string ``fields``.
+
+    Every field is checked before Wix answers 400 with all the violations at once.
+    """
+    body = await json_body(request)
+    violations: list[FieldViolation] = []
+    provider_id, schedule_id = (
+        require_guid(body, "providerId", violations),
+        require_guid(body, "scheduleId", violations),
+    )
+    values = []
+    for name in fields:
+        value = require_string(body, name, violations)
+        if name in _CONNECT_FORMATS and value and not _CONNECT_FORMATS[name][0](value):
+            _, message, expected = _CONNECT_FORMATS[name]
+            violations.append(FieldViolation(name, message, "FORMAT", {"expected": expected}))
+        values.append(value)
+    raise_violations(violations)
+    return provider_id, schedule_id, values
 
 
 @router.get("/connections/{connection_id}", name="get_connection")
