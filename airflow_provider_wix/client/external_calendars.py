@@ -100,10 +100,16 @@ class ExternalCalendarsClient(WixClientBase):
     ) -> list[CalendarConnection]:
         """Connections, optionally only those of ``schedule_ids``.
 
+        ``schedule_ids=None`` lists every connection; an empty list matches none and returns ``[]``
+        without a request (Wix would read a missing filter as "all", so an upstream task that found no
+        schedules must not list every owner's connections), as ``ListConnectionsOperator`` does.
         With ``partial_failure=True`` the call succeeds even when some providers could not be reached;
         their ids are logged as a warning (their connections are missing from the result).
         """
-        params = [("scheduleIds", sid) for sid in validate_guid_list(schedule_ids, "schedule_ids")]
+        schedules = validate_guid_list(schedule_ids, "schedule_ids")
+        if schedule_ids is not None and not schedules:
+            return []
+        params = [("scheduleIds", sid) for sid in schedules]
         if partial_failure:
             params.append(("partialFailure", "true"))
         payload = self._call(Call("list_connections", "GET", f"{PREFIX}/connections", params=params))
@@ -211,8 +217,14 @@ class ExternalCalendarsClient(WixClientBase):
         partial_failure=False``). Arguments are validated now; pages are fetched lazily as the iterator is
         consumed, so memory holds one page at a time. Follow-up pages send only ``cursorPaging`` (the
         cursor carries the query) plus ``partialFailure`` when set.
+
+        ``schedule_ids`` or ``user_ids`` as an empty list matches no event: no page and no request
+        (``None`` is no filter). Wix reads a missing filter as "all events", so an empty list from an
+        upstream task must not export everyone's calendar; ``ListEventsOperator`` does the same.
         """
         q = EventQuery.of(*query, **arguments)
+        if q.matches_nothing:
+            return iter(())
         return self._event_pages(q.first_page_params(), q.page_size_param(), q.tail_params())
 
     def _event_pages(

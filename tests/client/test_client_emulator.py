@@ -258,3 +258,32 @@ def test_export_events_writes_every_event_page_by_page_as_json_lines(wix_emulato
     assert [json.loads(line) for line in lines] == everything
     assert len(api_requests(wix_emulator, "list_events")) == -(-len(everything) // 7)  # one request per page
     assert [p.name for p in target.parent.iterdir()] == ["events.jsonl"]  # no temporary file left behind
+
+
+@pytest.mark.parametrize("empty", [{"schedule_ids": []}, {"user_ids": []}, {"schedule_ids": [], "user_ids": None}])
+def test_an_empty_id_list_matches_no_event_and_sends_nothing(wix_emulator, wix, tmp_path, empty):
+    """Wix reads a missing filter as "all": an empty list must not become an export of every calendar."""
+    provider = find_provider(wix.list_providers(), "microsoft")
+    wix_emulator.state.create_connection(provider["id"], staff(wix_emulator))
+    assert wix.list_events(FROM, TO), "the site has events, so an empty answer means the filter held"
+    before = len(api_requests(wix_emulator, "list_events"))
+
+    assert wix.list_events(FROM, TO, **empty) == []
+    assert list(wix.iter_events(FROM, TO, **empty)) == []
+    assert list(wix.iter_event_pages(FROM, TO, **empty)) == []
+    assert wix.export_events(str(tmp_path / "events.jsonl"), FROM, TO, **empty) == 0
+    assert (tmp_path / "events.jsonl").read_text() == ""
+    assert len(api_requests(wix_emulator, "list_events")) == before
+
+
+def test_an_empty_schedule_list_matches_no_connection_and_sends_nothing(wix_emulator, wix):
+    schedule = staff(wix_emulator)
+    cfg = wix_emulator.config
+    wix.connect_by_credentials(
+        find_provider(wix.list_providers(), "apple")["id"], schedule, cfg.credentials_email, cfg.credentials_password
+    )
+    assert wix.list_connections(), "None is no filter: every connection"
+    before = len(api_requests(wix_emulator, "list_connections"))
+    assert wix.list_connections([]) == []
+    assert wix.list_connections(iter(())) == []
+    assert len(api_requests(wix_emulator, "list_connections")) == before
