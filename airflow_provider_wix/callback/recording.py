@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wix.callback.state import (
     FLOW_KEY_PREFIX,
+    TASK_KEY_PREFIX,
     FlowRecord,
     FlowStatus,
     InvalidStateError,
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 #: How often one API-server process sweeps expired flow records.
 PURGE_INTERVAL_SECONDS = 600.0
-#: Keys per DELETE statement of the sweep (flow and waiter keys of this many flows).
+#: Flows per DELETE statement of the sweep (their flow and waiter keys, or as many task notes).
 _PURGE_BATCH = 250
 
 
@@ -154,7 +155,11 @@ def purge_expired_flows_if_due() -> None:
 
 
 def purge_expired_flows(grace_seconds: float = 0.0) -> int:
-    """Delete flow (and waiter) records whose state expired; abandoned flows do not pile up."""
+    """Delete flow (and waiter) records whose state expired; abandoned flows do not pile up.
+
+    A Connect task's note of its last flow (``TASK_KEY_PREFIX``) goes once that flow is gone.
+    Returns the number of flows deleted.
+    """
     from airflow.models.variable import Variable
     from airflow.utils.session import create_session
     from sqlalchemy import delete, select
@@ -162,16 +167,22 @@ def purge_expired_flows(grace_seconds: float = 0.0) -> int:
     now = utcnow()
     expired: list[str] = []
     with create_session() as session:
+        # Task notes first: a note is written after its flow, so every note read here has its flow below.
+        notes = session.scalars(select(Variable).where(Variable.key.startswith(TASK_KEY_PREFIX))).all()
         rows = session.scalars(select(Variable).where(Variable.key.startswith(FLOW_KEY_PREFIX))).all()
         for row in rows:
             record = _parse(row.val)
             if record is not None and (now - record.expires).total_seconds() <= grace_seconds:
                 continue
             expired.append(row.key[len(FLOW_KEY_PREFIX) :])
-        for start in range(0, len(expired), _PURGE_BATCH):
-            batch = expired[start : start + _PURGE_BATCH]
-            keys = [flow_key(d) for d in batch] + [waiter_key(d) for d in batch]
-            session.execute(delete(Variable).where(Variable.key.in_(keys)).execution_options(synchronize_session=False))
+        live = {row.key[len(FLOW_KEY_PREFIX) :] for row in rows}.difference(expired)
+        keys = [k for d in expired for k in (flow_key(d), waiter_key(d))]
+        keys += [note.key for note in notes if note.val not in live]
+        for start in range(0, len(keys), 2 * _PURGE_BATCH):
+            batch = keys[start : start + 2 * _PURGE_BATCH]
+            session.execute(
+                delete(Variable).where(Variable.key.in_(batch)).execution_options(synchronize_session=False)
+            )
     return len(expired)
 
 

@@ -28,6 +28,8 @@ from airflow_provider_wix.client.models import OAuthCallbackError
 FLOW_KEY_PREFIX = "wix_oauth_flow__"
 #: Prefix of the Variables in which a waiting sensor registers its task instance id.
 WAITER_KEY_PREFIX = "wix_oauth_waiter__"
+#: Prefix of the Variables that name the flow a Connect task instance issued last (its flow id).
+TASK_KEY_PREFIX = "wix_oauth_task__"
 
 _TOKEN_BYTES = 32
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -121,6 +123,12 @@ def flow_key(digest: str) -> str:
 
 def waiter_key(digest: str) -> str:
     return f"{WAITER_KEY_PREFIX}{digest}"
+
+
+def task_key(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """The key under which a Connect task instance notes its flow id: one per task instance, all tries."""
+    identity = json.dumps([dag_id, run_id, task_id, map_index])
+    return f"{TASK_KEY_PREFIX}{hashlib.sha256(identity.encode()).hexdigest()}"
 
 
 def utcnow() -> datetime:

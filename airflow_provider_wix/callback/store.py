@@ -14,7 +14,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from airflow_provider_wix.callback.state import FlowRecord, flow_key, waiter_key
+from airflow_provider_wix.callback.state import FlowRecord, flow_key, task_key, waiter_key
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,29 @@ def consume_flow(digest: str, record: FlowRecord) -> None:
     """
     save_flow(digest, record.consumed())
     _delete(waiter_key(digest))
+
+
+def replace_task_flow(ti: Any, digest: str) -> str | None:
+    """Note ``digest`` as the flow of Connect task instance ``ti``; withdraw the one it issued before.
+
+    A cleared and re-run (or retried) Connect task issues a fresh state. The link of its previous
+    try must not stay usable: nobody waits for it any more (the new sensor waits on the new flow), so
+    a pending previous flow is withdrawn and its link answers "withdrawn, ask for a new one". A
+    previous flow that was already answered keeps its outcome for reloads. Returns the previous
+    flow id, if any.
+    """
+    key = task_key(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+    previous = _variable().get(key, default=None)
+    _variable().set(key, digest, description="Wix OAuth flow of a Connect task instance")
+    if not previous or previous == digest:
+        return None
+    record = load_flow(previous)
+    if record is not None and record.is_pending:
+        # Not a compare-and-swap (the Task SDK has none): an answer arriving in this instant is
+        # overwritten, and the owner is asked again through the new link, which is safe.
+        save_flow(previous, record.cancelled(by=f"a new try of {ti.task_id}"))
+        _delete(waiter_key(previous))
+    return str(previous)
 
 
 def discard_flow(digest: str) -> None:

@@ -150,7 +150,7 @@ class ConnectByOAuthOperator(WixBaseOperator):
     ) -> None:
         """Store the flow record, with the redirect URL (the state) in its masked secret field."""
         from airflow_provider_wix.callback.state import FlowRecord
-        from airflow_provider_wix.callback.store import save_flow
+        from airflow_provider_wix.callback.store import replace_task_flow, save_flow
 
         record = FlowRecord.issue(
             dag_id=ti.dag_id,
@@ -166,6 +166,8 @@ class ConnectByOAuthOperator(WixBaseOperator):
             existing = hook.list_connections(schedule_ids=[schedule_id])
             record = record.with_existing_connections([c["id"] for c in existing if c.get("id")])
         save_flow(flow_id, record)
+        if previous := replace_task_flow(ti, flow_id):
+            self.log.info("Withdrew OAuth flow %s of an earlier try of this task: its link no longer works", previous)
 
     def _log_where_the_link_is(self) -> None:
         from airflow_provider_wix.dashboard import dashboard_url

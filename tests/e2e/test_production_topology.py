@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_wix.emulator.server import run_emulator
 from airflow_provider_wix.emulator.state import EmulatorConfig
 from tests.conftest import TEST_DAGS, CalendarOwner, wix_connection_json
-from tests.e2e.topology import AirflowTopology, postgres_database
+from tests.e2e.topology import AirflowTopology, production_topology
 
 pytestmark = pytest.mark.slow
 
@@ -31,19 +31,8 @@ def emulator() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def topology(emulator: Any) -> Iterator[AirflowTopology]:
-    with postgres_database() as database_url:
-        stack = AirflowTopology(
-            database_url=database_url,
-            dags_folder=TEST_DAGS,
-            extra_env={"AIRFLOW_CONN_WIX_DEFAULT": wix_connection_json(emulator)},
-        )
-        try:
-            stack.migrate()
-            stack.start("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
-            stack.wait_for_dag(DAG_ID)
-            yield stack
-        finally:
-            stack.close()
+    with production_topology(TEST_DAGS, DAG_ID, {"AIRFLOW_CONN_WIX_DEFAULT": wix_connection_json(emulator)}) as stack:
+        yield stack
 
 
 def _onboard(topology: AirflowTopology, emulator: Any, schedule_index: int) -> tuple[str, str]:

@@ -241,3 +241,20 @@ class AirflowTopology:
             f"run {run_id} to finish",
             interval=0.5,
         )
+
+
+ALL_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
+
+
+@contextmanager
+def production_topology(dags_folder: Path, dag_id: str, extra_env: dict[str, str]) -> Iterator[AirflowTopology]:
+    """Every component on a fresh PostgreSQL database, started and with ``dag_id`` parsed; torn down after."""
+    with postgres_database() as database_url:
+        stack = AirflowTopology(database_url=database_url, dags_folder=dags_folder, extra_env=extra_env)
+        try:
+            stack.migrate()
+            stack.start(*ALL_COMPONENTS)
+            stack.wait_for_dag(dag_id)
+            yield stack
+        finally:
+            stack.close()
