@@ -215,16 +215,20 @@ class CalendarOwner:
         """Answer each schedule's flows as they appear, in order; ``None``: never answer.
 
         A list answers successive flows of one schedule (e.g. ``["internal", "allow"]`` for a
-        retry that asks Wix for a new link). Returns the thread.
+        retry that asks Wix for a new link). Returns the thread; its ``pages`` are the landing pages
+        the owner saw, in order (``page.url`` is the callback URL, to reload).
         """
         import threading
+
+        pages: list[Any] = []
 
         def run() -> None:
             for schedule_id, answers in decisions.items():
                 for decision in [answers] if isinstance(answers, str) else answers or []:
-                    self.answer(decision, schedule_id=schedule_id, timeout=timeout)
+                    pages.append(self.answer(decision, schedule_id=schedule_id, timeout=timeout))
 
         thread = threading.Thread(target=run, name="calendar-owner", daemon=True)
+        thread.pages = pages  # type: ignore[attr-defined]
         thread.start()
         return thread
 

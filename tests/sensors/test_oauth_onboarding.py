@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+import requests
 
 from airflow_provider_wix.callback.state import state_digest
 from tests.conftest import API_SERVER_URL, run_dag, task_states, xcom_value
@@ -65,6 +66,12 @@ def test_connect_wait_configure_and_list_events(airflow_api_server, wix_conn, ca
     expected = list(emulator.state.events(conf["from_"], conf["to"], schedule_ids=[schedule_id]))
     assert expected, "the emulator should generate events for a week"
     assert xcom_value(dag_run, "list_events") == expected
+
+    # Issue 8, defect 6: the sensor consumed the answer; the owner reloading the page still sees it.
+    (page,) = owner.pages
+    assert page.status_code == 200 and "is connected" in page.text
+    reload = requests.get(page.url, timeout=30)
+    assert (reload.status_code, reload.text) == (200, page.text)
 
 
 @pytest.mark.parametrize(
