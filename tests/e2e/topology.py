@@ -194,7 +194,16 @@ class AirflowTopology:
             return False
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = requests.request(method, f"{self.api_url}/api/v2{path}", timeout=30, **kwargs)
+        """One REST call; a GET that times out is asked again (an API server on a loaded 2-core machine
+        sometimes takes longer than a minute to answer, which is not what these tests check)."""
+        attempts = 3 if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = requests.request(method, f"{self.api_url}/api/v2{path}", timeout=60, **kwargs)
+                break
+            except (requests.Timeout, requests.ConnectionError):
+                if attempt == attempts:
+                    raise
         response.raise_for_status()
         return response.json() if response.content else None
 

@@ -69,6 +69,39 @@ def connection_env(emulator_url: str, config: Any) -> dict[str, str]:
     }
 
 
+def audit_conf(emulator_state: Any) -> dict[str, str]:
+    """The audit DAG's run conf: one schedule onboarded by OAuth, another connected by Apple credentials."""
+    from datetime import datetime, timedelta, timezone
+
+    schedules = emulator_state.staff_schedules()
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+    return {
+        "schedule_id": schedules[0].id,
+        "apple_schedule_id": schedules[1].id,
+        "from_": start.isoformat(),
+        "to": (start + timedelta(days=7)).isoformat(),
+    }
+
+
+#: How the owner answers the audit run: Wix fails internally first, so the retry re-sends the redirect URL.
+OWNER_ANSWERS = ["internal", "allow"]
+
+
+def handled_secrets(emulator: Any, schedule_id: str, flow_id: str) -> Secrets:
+    """The run's secrets, once it is clear that the run really handled each of them.
+
+    Finding none of them would prove nothing otherwise: both consent answers reached Wix, the
+    connections exist, and the sensor's flow id is the digest of the state Wix was given.
+    """
+    from airflow_provider_wix.callback.state import state_digest
+
+    assert [f["decision"] for f in emulator.state.oauth_flows(include_decided=True)] == OWNER_ANSWERS
+    assert emulator.state.connections(), "the Apple and Microsoft connections exist"
+    secrets = run_secrets(emulator.state, emulator.config, schedule_id)
+    assert flow_id == state_digest(secrets.values["raw OAuth state"])
+    return secrets
+
+
 def run_secrets(emulator_state: Any, config: Any, schedule_id: str) -> Secrets:
     """The secrets of a finished audit run, read from the emulator (it is Wix: it knows them all)."""
     secrets = Secrets()
@@ -116,6 +149,14 @@ def _as_text(value: Any) -> str:
             raw = zlib.decompress(raw)
         return raw.decode("utf-8", errors="replace")
     return str(value)
+
+
+def redacted_callback_lines(lines: Iterable[str], flow_id: str) -> list[str]:
+    """The access-log lines of the owner's callback; each must show the path redacted to the flow id's prefix."""
+    callback_lines = [line for line in lines if "/wix/oauth/callback/" in line]
+    assert callback_lines, "the callback should appear in the access log"
+    assert all(f"/wix/oauth/callback/redacted-flow-{flow_id[:12]}" in line for line in callback_lines), callback_lines
+    return callback_lines
 
 
 def hits_by_place(secrets: Secrets, places: dict[str, str]) -> dict[str, list[str]]:

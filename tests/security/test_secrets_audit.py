@@ -16,14 +16,22 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
-from airflow_provider_wix.callback.state import FLOW_KEY_PREFIX, state_digest
+from airflow_provider_wix.callback.state import FLOW_KEY_PREFIX
 from tests.conftest import run_dag, task_states, xcom_value
-from tests.security.audit import AUDIT_EMULATOR, connection_env, database_text, hits_by_place, run_secrets
+from tests.security.audit import (
+    AUDIT_EMULATOR,
+    OWNER_ANSWERS,
+    audit_conf,
+    connection_env,
+    database_text,
+    handled_secrets,
+    hits_by_place,
+    redacted_callback_lines,
+)
 
 USERS = {"admin": "admin", "op": "op", "viewer": "viewer"}
 
@@ -81,33 +89,21 @@ def test_no_secret_and_no_raw_state_anywhere(
 
     for name, value in connection_env(wix_emulator.url, wix_emulator.config).items():
         monkeypatch.setenv(name, value)
-    schedules = wix_emulator.state.staff_schedules()
-    schedule_id, apple_schedule_id = schedules[0].id, schedules[1].id
-    start = datetime.now(timezone.utc).replace(microsecond=0)
-    conf = {
-        "schedule_id": schedule_id,
-        "apple_schedule_id": apple_schedule_id,
-        "from_": start.isoformat(),
-        "to": (start + timedelta(days=7)).isoformat(),
-    }
-    owner = calendar_owner.answer_in_background({schedule_id: ["internal", "allow"]})
+    conf = audit_conf(wix_emulator.state)
+    schedule_id = conf["schedule_id"]
+    owner = calendar_owner.answer_in_background({schedule_id: OWNER_ANSWERS})
     dag_run = run_dag("wix_secrets_audit", conf)
     owner.join(5)
 
     # The run really handled each secret (otherwise finding none of them would prove nothing).
     assert set(task_states(dag_run).values()) == {"success"}, task_states(dag_run)
-    assert [f["decision"] for f in wix_emulator.state.oauth_flows(include_decided=True)] == ["internal", "allow"]
-    assert wix_emulator.state.connections(), "the Apple and Microsoft connections exist"
-    secrets = run_secrets(wix_emulator.state, wix_emulator.config, schedule_id)
     flow_id = xcom_value(dag_run, "connect", key="flow_id")
-    assert flow_id == state_digest(secrets.values["raw OAuth state"])
+    secrets = handled_secrets(wix_emulator, schedule_id, flow_id)
 
     out, err = capfd.readouterr()
     places = {"process output (task logs, API server access log)": out + err}
     places["uvicorn access log"] = "\n".join(access_log)
-    callback_lines = [line for line in access_log if "/wix/oauth/callback/" in line]
-    assert callback_lines
-    assert all(f"/wix/oauth/callback/redacted-flow-{flow_id[:12]}?" in line for line in callback_lines)
+    redacted_callback_lines(access_log, flow_id)
     places.update({f"metadata DB table {t}": text for t, text in database_text(settings.engine).items()})
     variables = {user: rest_api.get("/api/v2/variables?limit=100", user) for user in USERS}
     assert variables["viewer"].status_code == 403
