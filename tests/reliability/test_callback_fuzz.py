@@ -25,7 +25,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_wix.callback.state import FLOW_KEY_PREFIX, FlowRecord, is_valid_connection_id, utcnow
+from airflow_provider_wix.callback.state import (
+    FLOW_KEY_PREFIX,
+    FlowRecord,
+    is_valid_connection_id,
+    state_digest,
+    utcnow,
+)
 from airflow_provider_wix.client.models import OAuthCallbackError
 from tests.callback.conftest import read_flow
 from tests.reliability.conftest import forget_flows, issue_state
@@ -243,6 +249,21 @@ def known_states(api: Any) -> Iterator[dict[str, list[str]]]:
 
 
 # -- properties ---------------------------------------------------------------------------------
+
+
+def test_the_record_check_sees_writes_but_not_the_sweep(api, known_states):
+    """The check above can fail: a new, a changed or a deleted live record counts; a swept expired one does not."""
+    pending = FLOW_KEY_PREFIX + state_digest(known_states["pending"][0])
+    expired = FLOW_KEY_PREFIX + state_digest(issue_state(timedelta(seconds=-1)))
+    before = _flow_records()
+    assert pending in before and expired in before
+    assert _record_changes(before, before) == []
+    assert _record_changes(before, {k: v for k, v in before.items() if k != expired}) == []
+    assert _record_changes(before, {k: v for k, v in before.items() if k != pending}) == [f"deleted record {pending}"]
+    assert _record_changes(before, {**before, pending: ("x", False)}) == [f"changed record {pending}"]
+    assert _record_changes(before, {**before, "wix_oauth_flow__new": ("x", False)}) == [
+        "new record wix_oauth_flow__new"
+    ]
 
 
 def test_hostile_requests_on_invalid_states_record_nothing(api, known_states):
