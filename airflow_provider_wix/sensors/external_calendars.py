@@ -397,10 +397,9 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
 
         schedule_id = self._schedule(record)
         if event.get("cancelled_by"):
-            if digest:
-                from airflow_provider_wix.callback.store import discard_flow
-
-                discard_flow(digest)
+            # Kept like an answer (without the secret) until expiry: the owner's link then says
+            # "withdrawn" and the dashboard keeps the cancelled row, instead of "unknown link".
+            self._consume(digest, record)
             self._push_outcome(context, OUTCOME_CANCELLED)
             raise AirflowFailException(
                 f"Onboarding of schedule {schedule_id} cancelled by {event['cancelled_by']}; "

@@ -33,6 +33,8 @@ def cancel_when_pending(schedule_id: str, by: str, result: dict[str, Any]) -> th
 def test_cancelled_flow_fails_its_sensor_with_the_users_name(airflow_api_server, wix_conn, capfd):
     import requests
 
+    from airflow_provider_wix.dashboard.sources import read_flows
+
     schedule_id = wix_conn.state.staff_schedules()[0].id
     start = datetime.now(timezone.utc).replace(microsecond=0)
     conf = {
@@ -53,8 +55,13 @@ def test_cancelled_flow_fails_its_sensor_with_the_users_name(airflow_api_server,
     assert f"Onboarding of schedule {schedule_id} cancelled by alice" in out + err
     assert xcom_value(dag_run, "wait_for_owner", key="outcome") == "cancelled"
 
-    # The owner who opens the link afterwards is told it was withdrawn; nothing is connected.
+    # The sensor keeps the cancelled record (its non-secret outcome) until expiry, as it does for an
+    # answer: the dashboard still shows the row, and the owner who opens the link afterwards is told
+    # it was withdrawn, not that it is unknown.
+    kept = [e.record for e in read_flows() if e.record.schedule_id == schedule_id]
+    assert [(r.status.value, r.cancelled_by, r.is_consumed) for r in kept] == [("cancelled", "alice", True)]
+    assert kept[0].secret_redirect_url is None
     flow = wix_conn.state.pending_oauth_flows()[0]
     page = requests.get(flow["consent_url"], params={"decision": "allow"}, timeout=30)
-    assert page.status_code in (404, 409)
-    assert "withdrawn" in page.text or "cleaned up" in page.text
+    assert page.status_code == 409, page.text
+    assert "withdrawn" in page.text
