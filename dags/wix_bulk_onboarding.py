@@ -272,7 +272,12 @@ def wix_bulk_onboarding() -> None:
                 # The provider object rides along, so configure_sync checks its features without asking Wix again.
                 provider = row.pop("provider_object")
                 to_onboard.append(
-                    {"schedule_id": schedule["schedule_id"], "provider_id": provider["id"], "provider": provider}
+                    {
+                        "schedule_id": schedule["schedule_id"],
+                        "provider_id": provider["id"],
+                        "provider": provider,
+                        "owner_name": schedule.get("name") or "",
+                    }
                 )
             log.info("%s (%s): %s, %s", _person(schedule), row.get("provider"), row["decision"], row["reason"])
 
@@ -283,7 +288,7 @@ def wix_bulk_onboarding() -> None:
         return to_onboard
 
     @task_group(group_id="onboard")
-    def onboard(schedule_id: str, provider_id: str, provider: dict[str, Any]) -> None:
+    def onboard(schedule_id: str, provider_id: str, provider: dict[str, Any], owner_name: str) -> None:
         connect = ConnectByOAuthOperator(
             task_id="connect",
             schedule_id=schedule_id,
@@ -299,6 +304,7 @@ def wix_bulk_onboarding() -> None:
             task_id="wait_for_owner",
             connect_task_id=connect.task_id,  # the state and, on a timeout, the pending link
             schedule_id=schedule_id,
+            owner_name=owner_name,  # the waiting log names who to chase
             wait_hours="{{ params.owner_wait_hours }}",
             deferrable=True,
         )

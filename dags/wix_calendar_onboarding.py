@@ -210,6 +210,7 @@ def wix_calendar_onboarding() -> None:
         task_id="wait_for_callback",
         connect_task_id="connect_by_oauth",
         schedule_id=target["schedule_id"],
+        owner_name=target["staff_member"],  # empty when the form gave a schedule id: the log says "the owner"
         deferrable=True,
         timeout=timedelta(days=7).total_seconds(),
     )

@@ -108,6 +108,9 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     :param flow_id: The flow id itself, instead of ``connect_task_id``, e.g.
         ``connect.output["flow_id"]`` (templated).
     :param schedule_id: The schedule being connected (templated); defaults to the flow's.
+    :param owner_name: Who owns the schedule, e.g. the staff member's name (templated); only for the
+        waiting log, which names the owner the Airflow user should chase. The sensor never asks Wix
+        for it: a bulk run would pay one Query Staff Members per owner.
     :param verify_connection: Check with Get Connection that the connection exists for the schedule
         and is healthy before succeeding.
     :param detect_via_api: Also watch List Connections for the new connection, for deployments whose
@@ -117,7 +120,7 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     :param poke_interval: Seconds between safety polls; default ``[wix] oauth_callback_poll_interval`` (600).
     """
 
-    template_fields: Sequence[str] = ("flow_id", "schedule_id", "wix_conn_id")
+    template_fields: Sequence[str] = ("flow_id", "schedule_id", "owner_name", "wix_conn_id")
     ui_color = "#fff4d6"
 
     def __init__(
@@ -126,6 +129,7 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         connect_task_id: str | None = None,
         flow_id: str | None = None,
         schedule_id: str | None = None,
+        owner_name: str | None = None,
         verify_connection: bool = True,
         detect_via_api: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -148,6 +152,7 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         self.connect_task_id = connect_task_id
         self.flow_id = flow_id
         self.schedule_id = schedule_id
+        self.owner_name = owner_name
         self.verify_connection = verify_connection
         self.detect_via_api = detect_via_api
         self.deferrable = deferrable
@@ -297,15 +302,16 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         return find_new_connection(self.hook.client, schedule_id, existing)
 
     def _log_waiting(self, record: FlowRecord | None, until: datetime) -> None:
-        """Tell the Airflow user what this task waits for, until when, and where to follow it."""
+        """Tell the Airflow user what this task waits for, from whom, until when, and where to follow it."""
         from airflow_provider_wix.dashboard import dashboard_url
 
         schedule_id = self._schedule(record) or "(unknown)"
+        owner = (self.owner_name or "").strip()
         link_task = record.task_id if record else self.connect_task_id
         self.log.info(
-            "Waiting for the owner of schedule %s to answer the authorization link issued by task %s; "
+            "Waiting for %s to answer the authorization link issued by task %s; "
             "the wait ends at %s UTC%s. Follow all onboardings on the Wix calendars dashboard: %s",
-            schedule_id,
+            f"{owner}, owner of schedule {schedule_id}," if owner else f"the owner of schedule {schedule_id}",
             link_task or "(none: watching List Connections)",
             until.strftime("%Y-%m-%d %H:%M"),
             f" (the link is valid until {record.expires.strftime('%Y-%m-%d %H:%M')} UTC)" if record else "",

@@ -33,7 +33,7 @@ def test_each_owner_gets_their_own_outcome(wix_conn, calendar_owners, tmp_path, 
     entries = [
         {"schedule_id": allows, "owner_email": "ana@example.com", "provider": "Google"},
         {"schedule_id": declines, "owner_email": "ben@example.com", "provider": "Microsoft"},
-        {"schedule_id": silent, "owner_email": "cy@example.com", "provider": "Microsoft"},
+        {"schedule_id": silent, "owner_email": "cy@example.com", "provider": "Microsoft", "name": "Cy Lee"},
         {"schedule_id": healthy, "owner_email": "dee@example.com", "provider": "Google"},
         {"schedule_id": revoked, "owner_email": "eve@example.com", "provider": "Microsoft"},
         {"schedule_id": BUSINESS_SCHEDULE_ID, "owner_email": "owner@example.com", "provider": "Apple"},
@@ -55,6 +55,12 @@ def test_each_owner_gets_their_own_outcome(wix_conn, calendar_owners, tmp_path, 
     assert "The authorization link is still pending: http" in out + err
     assert "No answer arrived" not in out + err
     assert "XCom not found" not in out + err
+    # The wait names whom it waits for (the list's name), via which task, and the dashboard.
+    assert (
+        f"Waiting for Cy Lee, owner of schedule {silent}, to answer the authorization link issued by task "
+        "onboard.connect; the wait ends at "
+    ) in out + err
+    assert "Follow all onboardings on the Wix calendars dashboard: http" in out + err
     report = xcom_value(dag_run, "report")
     outcomes = {row["schedule_id"]: row["outcome"] for row in report["schedules"]}
     assert outcomes == {
