@@ -67,7 +67,7 @@ next run with nobody editing a list. To onboard a hand-kept list instead, give a
 Wix hides staff e-mails from callers without the `BOOKINGS.STAFF_MEMBER_READ_PI` permission unless
 the site's staff contact information is public. Such staff are still invited: their link cannot be
 e-mailed, so the report says so and where the link is (the log of their `onboard.connect` task and
-its *Authorize calendar* button); pass it on by hand.
+its Details tab → Extra Links → *Authorize calendar*); pass it on by hand.
 
 Only one run is active at a time (`max_active_runs=1`), so an owner who has not answered yet is not
 invited twice; a run lasts at most `owner_wait_hours`, and the next daily run starts after it.
@@ -401,8 +401,8 @@ def _report_line(row: dict[str, Any], ti: Any, states: dict[str, Any], wait_hour
         if not row.get("owner_email") and states.get(f"onboard.connect_{index}") == "success":
             line["link"] = (
                 f"Wix shows no e-mail for {line['person']}, so the link was not e-mailed: pass it on by hand. "
-                f"It is in the log of task onboard.connect, map index {index}, and behind that task's "
-                "'Authorize calendar' button."
+                f"It is in the log of task onboard.connect, map index {index}, and on that task's "
+                "Details tab under Extra Links ('Authorize calendar')."
             )
     log.info("%-10s %s: %s", line["outcome"], line["person"], line["detail"])
     if line.get("link"):

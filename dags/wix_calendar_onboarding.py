@@ -51,8 +51,8 @@ Tasks:
 
 - `resolve_provider`: List Providers; the chosen provider's id and what it can do (`features`).
 - `choose_connect_method`: Google and Microsoft connect by OAuth, Apple by credentials.
-- `connect_by_oauth`: Connect By OAuth. The consent link is in the log and behind the task's
-  *Authorize calendar* button: send it to the calendar owner.
+- `connect_by_oauth`: Connect By OAuth. The consent link is in the log and on the task's
+  **Details tab → Extra Links → Authorize calendar**: send it to the calendar owner.
 - `wait_for_callback`: deferred (no worker slot) until the owner answers. Wix redirects their browser
   to this Airflow's `/wix/oauth/callback/...`, which wakes the task at once.
 - `connect_by_credentials`: Apple only; the Apple ID and app-specific password come from the Airflow

@@ -173,8 +173,8 @@ class ConnectByOAuthOperator(WixBaseOperator):
         from airflow_provider_wix.dashboard import dashboard_url
 
         self.log.info(
-            "The same link is the 'Authorize calendar' button on this task instance's page in the Airflow UI "
-            "(Grid view: select this task; the button is next to its Details tab), and the Wix calendars "
+            "The same link is the 'Authorize calendar' button in the Airflow UI: open this task instance "
+            "(Grid view: click this task), then its Details tab, under Extra Links. The Wix calendars "
             "dashboard lists every pending link: %s",
             dashboard_url(),
         )
