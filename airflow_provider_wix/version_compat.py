@@ -139,10 +139,17 @@ def legacy_ui_field_behaviour(behaviour: Mapping[str, Any]) -> dict[str, Any]:
     return {key.replace("-", "_"): value for key, value in behaviour.items()}
 
 
+# -- The defer/resume race (callback/wake.py) --------------------------------------------------------
 #: 3.2.2+: the scheduler ignores a stale executor "success" for a ``scheduled`` task instance that has a
 #: ``next_method`` (apache/airflow #66431), so a resumed deferred task cannot be failed by the report of
-#: the worker that exited on ``defer()``. Before 3.2.2 the callback holds its push until the scheduler
-#: has drained that report (callback/wake.py).
+#: the worker that exited on ``defer()`` while it is still ``scheduled``; ``queued`` and ``running``
+#: stay exposed on the Local executor through 3.3.2 (#67287's fix #68741 is not in a release yet,
+#: #72716 is open). Before 3.2.2 every executor needs the hold; from 3.2.2 the Celery executor does not.
+#: Same on 3.1-3.3, and relied on by the hold: the Local executor's worker process runs the supervisor
+#: that forks the task, is titled ``airflow worker -- LocalExecutor: <ti id>`` while it runs the try,
+#: and puts the exit report on its result queue before it takes another title; each scheduler loop
+#: commits the scheduling pass (``last_scheduling_decision``) before the executor heartbeat reads that
+#: queue, and drains what it read in the same loop (``_run_scheduler_loop``).
 STALE_SUCCESS_OF_RESUMED_TASK_IGNORED = AIRFLOW_VERSION >= (3, 2, 2)
 
 

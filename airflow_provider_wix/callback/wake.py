@@ -6,25 +6,44 @@ Airflow's internal core APIs for resuming a task (``handle_event_submit``, ``Tas
 push only makes the wake-up faster: if it fails or is given up, the record is still there and the
 sensor's trigger finds it on its next poll.
 
-**The defer/resume race.** When a task defers, its worker exits and the executor reports "success"
-for that try. If the task is resumed and queued again before the scheduler has drained that stale
-report, the scheduler takes it for an externally killed task and fails it ("finished with state
-success, but the task instance's state attribute is queued"; apache/airflow #66374, #67287, #71580,
-#72716). So nothing in this provider resumes a task instance before the *safe point*: the scheduler
-has drained the deferring worker's exit report. Each loop of the scheduler (Airflow 3.1-3.3) runs,
-in order: the scheduling pass over the running DAG runs (``DagRun.update_state`` stamps
-``last_scheduling_decision``), the executor heartbeat (which reads the workers' exit reports), then
-``process_executor_events`` (which drains them). Nothing records the worker's exit or the drain
-itself, so the safe point is read from those stamps: three passes over the run that began after the
-worker had time to exit (:data:`WORKER_EXIT_SECONDS`) mean that the second of them read the report
-and drained it before the third began, even when a loaded worker exits late within the first loop.
-Passes slow down with load, so the wait stretches exactly when the exit reports are late.
+**The defer/resume race.** When a task defers, the executor later reports "success" for the worker
+that ran that try. If the task is resumed and queued (or running) again before the scheduler has
+drained that stale report, the scheduler takes it for an externally killed task and fails it
+("finished with state success, but the task instance's state attribute is queued"; apache/airflow
+#66374, #67287, #71580, #72716). So nothing in this provider resumes a task instance before the
+*safe point*: the scheduler has drained the deferring worker's exit report.
 
-The callback route holds its push until then, in one background thread per API-server process
-(:func:`wake_waiter`).
-Triggers cannot read the database: the sensor gives them the URL of :func:`await_safe_point` on the
-API server (``/wix/tasks/<ti id>/resumable``) and, for when that cannot be reached, a time
-(:func:`resume_not_before`) before which they keep an early event to themselves.
+**Why a time after deferral is not a safe point.** The Local executor's worker runs the task's
+supervisor itself (``BaseExecutor.run_workload`` -> ``supervise_task``) and puts the exit report on
+its result queue only when that returns: after the task process has exited (it may run for up to
+``[core] task_success_overtime`` after the ``deferred`` commit), its sockets are drained and the
+logs uploaded (``ActivitySubprocess.wait``). That is usually under a second, but has no bound a
+timer could rely on on a loaded machine. Nothing in the database records the report or its drain
+(``process_executor_events`` writes nothing for a ``deferred`` task instance).
+
+**The safe point, as observed.** Each scheduler loop (Airflow 3.1-3.3, ``_run_scheduler_loop``)
+does, in order: the scheduling pass over the running DAG runs, committed with the run's
+``last_scheduling_decision`` stamp; the critical section that queues ``scheduled`` task instances;
+the executor heartbeat, whose ``sync`` reads *every* report in the result queue; then
+``process_executor_events``, which drains them. So:
+
+1. The deferring worker has left this try: the sensor records its parent process (the Local
+   executor's worker, which forked it) when it defers, and that process's title names the task
+   instance exactly while it runs the try (``airflow worker -- LocalExecutor: <ti id>``). Once the
+   title no longer names it (or the process is gone), the exit report is in the result queue.
+2. After that observation the run's stamp is read (A), then changes twice (B, C): B's loop
+   committed after the observation, so its ``sync`` read the report, and C's loop began after B's
+   ``process_executor_events`` had drained it, with the task still ``deferred``.
+
+Only then is the task resumed. Where the worker cannot be observed from the API server (another
+host or PID namespace, or no worker title), the fallback is a bound instead of a proof: one pass
+that began :data:`SETTLED_AFTER_SECONDS` after deferral. A callback that long after deferral (with
+the worker seen gone) resumes at once.
+
+The callback route holds its push until then, in one background thread per API-server process that
+looks at every held task instance with one query (:class:`_SafePointWatch`). Triggers cannot read
+the database: they ask the API server (``/wix/tasks/<ti id>/resumable``, answered by the same
+watch) and, when it cannot be reached, wait until :func:`resume_not_before`.
 
 Where Airflow's own code already makes the stale report harmless, there is nothing to wait for:
 from Airflow 3.2.2 a stale success for a ``scheduled`` task with ``next_method`` is ignored (#66431),
@@ -38,28 +57,35 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_wix.callback.state import FlowRecord, waiter_key
 from airflow_provider_wix.version_compat import get_handle_event_submit
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
 log = logging.getLogger(__name__)
 
-#: Time a worker may take to report its exit after the task instance became ``deferred`` (measured:
-#: p95 1.6 s, max 5.9 s on 2 cores at a load average of 40; the third pass covers the tail).
-WORKER_EXIT_SECONDS = 2.0
-#: Scheduling passes that must begin after ``WORKER_EXIT_SECONDS`` (see the module docstring).
-PASSES_AFTER_EXIT = 3
-#: One pass this long after the exit proves the drain on its own (a callback minutes after deferral).
-SETTLED_AFTER_SECONDS = 30.0
+#: Scheduling passes over the run that must *begin* after the worker was seen leaving the try: the
+#: first one's executor heartbeat reads the exit report, the second begins after the first drained it.
+PASSES_AFTER_WORKER_LEFT = 2
+#: Where the worker cannot be observed: one pass this long after deferral is taken as the safe point.
+#: It outlasts ``[core] task_success_overtime`` (20 s), after which the supervisor kills a task
+#: process that lingers after deferring, with room for a slow scheduler loop. Also the time after
+#: which a callback resumes at once once the worker is seen gone.
+SETTLED_AFTER_SECONDS = 60.0
 #: A held wake-up stops waiting for the scheduler after this long; the trigger's own poll then resumes.
 MAX_HOLD_SECONDS = 600.0
-#: How long a trigger that cannot reach the API server holds an event ready right after deferral.
-TRIGGER_HOLD_SECONDS = 30.0
-_POLL_SECONDS = 0.25
+_LOOK_SECONDS = 0.25
 
 
 def stale_exit_report_can_fail(executor: str | None) -> bool:
@@ -78,7 +104,61 @@ def resume_not_before(executor: str | None, deferred_at: datetime | None = None)
     if not stale_exit_report_can_fail(executor):
         return None
     start = deferred_at or datetime.now(timezone.utc)
-    return start + timedelta(seconds=TRIGGER_HOLD_SECONDS)
+    return start + timedelta(seconds=SETTLED_AFTER_SECONDS)
+
+
+# -- the deferring worker ----------------------------------------------------------------------------
+
+
+def deferring_worker(ti_id: str) -> dict[str, Any] | None:
+    """In the task process, just before ``defer()``: the process that will report this try's exit.
+
+    The Local executor's worker runs the supervisor, which forks the task, so it is this process's
+    parent, and its title names the task instance while it runs this try. ``None`` where that is not
+    so (another executor, no ``/proc``): the safe point then falls back to :data:`SETTLED_AFTER_SECONDS`.
+    """
+    pid = os.getppid()
+    try:
+        if ti_id.encode() not in _cmdline(pid):
+            return None
+        return {"host": _host_identity(), "pid": pid, "started": _start_ticks(pid)}
+    except OSError:
+        return None
+
+
+def worker_left(worker: Mapping[str, Any], ti_id: uuid.UUID) -> bool | None:
+    """Whether the deferring worker has left the try (its exit report is queued); ``None``: cannot tell here."""
+    try:
+        if worker.get("host") != _host_identity():
+            return None  # another machine or PID namespace: its process ids mean nothing here
+        pid = int(worker["pid"])
+        if _start_ticks(pid) != worker.get("started"):
+            return True  # that worker is gone (the id now names another process)
+        return str(ti_id).encode() not in _cmdline(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return True  # that worker is gone
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+
+
+@cache
+def _host_identity() -> str:
+    """This boot of this machine, and this PID namespace: where process ids are comparable."""
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def _start_ticks(pid: int) -> int:
+    """The process's start time (``/proc/<pid>/stat`` field 22), to tell a reused process id."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[19])
+
+
+# -- waking ----------------------------------------------------------------------------------------
 
 
 def wake_waiter(digest: str, record: FlowRecord) -> bool:
@@ -100,63 +180,24 @@ def wake_waiter(digest: str, record: FlowRecord) -> bool:
             if raw is None:
                 return False  # no sensor has registered yet; its pre-defer check will find the record
             ti_id = uuid.UUID(json.loads(raw.val)["ti_id"])
-        verdict = _safe_point(ti_id, [])
+        verdict = _watch.look_now(ti_id)
         if verdict is True:
             return _resume(ti_id, record)
         if verdict is None:
-            _held_wakes.hold(ti_id, record)
+            _watch.wait(ti_id, lambda safe: _resume_held(ti_id, record, safe))
         return False
     except Exception:
         log.warning("Could not wake the waiting sensor; its trigger will pick the callback up", exc_info=True)
         return False
 
 
-class _HeldWakes:
-    """The wake-ups waiting for their safe point, resumed by one background thread per process.
-
-    One query per look covers all of them, so a burst of early callbacks costs the API server a
-    query every :data:`_POLL_SECONDS`, not one per callback.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[uuid.UUID, tuple[FlowRecord, list[datetime], float]] = {}
-        self._thread: threading.Thread | None = None
-
-    def hold(self, ti_id: uuid.UUID, record: FlowRecord) -> None:
-        with self._lock:
-            self._pending[ti_id] = (record, [], time.monotonic() + MAX_HOLD_SECONDS)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="wix-held-wakes", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(_POLL_SECONDS)
-            with self._lock:
-                if not self._pending:
-                    self._thread = None
-                    return
-                pending = dict(self._pending)
-            try:
-                verdicts = _safe_points({ti_id: passes for ti_id, (_, passes, _) in pending.items()})
-            except Exception:
-                log.warning("Could not check the held wake-ups; trying again", exc_info=True)
-                continue
-            for ti_id, (record, _, give_up) in pending.items():
-                verdict = verdicts[ti_id]
-                if verdict is None and time.monotonic() < give_up:
-                    continue
-                with self._lock:
-                    self._pending.pop(ti_id, None)
-                if verdict:
-                    try:
-                        _resume(ti_id, record)
-                    except Exception:
-                        log.warning("Could not wake task instance %s; its trigger will", ti_id, exc_info=True)
-
-
-_held_wakes = _HeldWakes()
+def _resume_held(ti_id: uuid.UUID, record: FlowRecord, safe: bool | None) -> None:
+    if not safe:
+        return  # not deferred any more, or the scheduler made no progress: the trigger's poll resumes it
+    try:
+        _resume(ti_id, record)
+    except Exception:
+        log.warning("Could not wake task instance %s; its trigger will", ti_id, exc_info=True)
 
 
 def _resume(ti_id: uuid.UUID, record: FlowRecord) -> bool:
@@ -183,28 +224,127 @@ async def await_safe_point(ti_id: uuid.UUID, max_hold: float) -> bool | None:
     """Wait until resuming the deferred task instance cannot race its worker's exit report.
 
     ``True``: safe now. ``False``: the task is not deferred (any more), so there is nothing to
-    resume. ``None``: the scheduler made no progress within ``max_hold`` seconds; ask again later.
+    resume. ``None``: not yet within ``max_hold`` seconds; ask again.
     """
-    give_up = time.monotonic() + max_hold
-    passes: list[datetime] = []
-    while True:
-        verdict = await asyncio.to_thread(_safe_point, ti_id, passes)
+    verdict = await asyncio.to_thread(_watch.look_now, ti_id)
+    if verdict is not None:
+        return verdict
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[bool | None] = loop.create_future()
+
+    def settle(safe: bool | None) -> None:
+        if not answer.done():
+            answer.set_result(safe)
+
+    def deliver(safe: bool | None) -> None:
+        loop.call_soon_threadsafe(settle, safe)
+
+    _watch.wait(ti_id, deliver)
+    try:
+        return await asyncio.wait_for(answer, max_hold)
+    except asyncio.TimeoutError:
+        return None
+    finally:
+        _watch.forget(ti_id, deliver)
+
+
+# -- the safe point --------------------------------------------------------------------------------
+
+_UNKNOWN: Any = object()
+
+
+@dataclass
+class _Progress:
+    """What the looks at one deferred task instance have established so far."""
+
+    give_up: float
+    trigger_id: int | None = None
+    worker: dict[str, Any] | None = _UNKNOWN  # from the trigger's arguments; None: not observable
+    left: bool = False  # the worker was seen leaving the try (its exit report is queued)
+    stamps: list[datetime] = field(default_factory=list)  # distinct passes read after that
+    listeners: list[Callable[[bool | None], None]] = field(default_factory=list)
+
+    def restart(self, trigger_id: int | None, worker: dict[str, Any] | None) -> None:
+        """A (new) deferral: what earlier looks saw belongs to another worker run."""
+        self.trigger_id, self.worker, self.left, self.stamps = trigger_id, worker, False, []
+
+
+class _SafePointWatch:
+    """Every task instance a wake-up or a trigger waits on, looked at together by one thread.
+
+    One query per look covers all of them, so a burst of early callbacks costs the API server a
+    query every :data:`_LOOK_SECONDS`, not one per callback or per trigger request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # guards _entries and _thread
+        self._look_lock = threading.Lock()  # one look at a time: looks update the progress
+        self._entries: dict[uuid.UUID, _Progress] = {}
+        self._thread: threading.Thread | None = None
+
+    def _entry(self, ti_id: uuid.UUID) -> _Progress:
+        with self._lock:
+            return self._entries.setdefault(ti_id, _Progress(give_up=time.monotonic() + MAX_HOLD_SECONDS))
+
+    def look_now(self, ti_id: uuid.UUID) -> bool | None:
+        """One look at once (a late callback need not wait for the thread)."""
+        entry = self._entry(ti_id)
+        with self._look_lock:
+            verdict = _look({ti_id: entry})[ti_id]
         if verdict is not None:
-            return verdict
-        if time.monotonic() > give_up:
-            return None
-        await asyncio.sleep(_POLL_SECONDS)
+            self._settle(ti_id, verdict)
+        return verdict
+
+    def wait(self, ti_id: uuid.UUID, listener: Callable[[bool | None], None]) -> None:
+        """Call ``listener`` with the verdict once it is known (``None`` if given up)."""
+        entry = self._entry(ti_id)
+        with self._lock:
+            entry.listeners.append(listener)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="wix-safe-point", daemon=True)
+                self._thread.start()
+
+    def forget(self, ti_id: uuid.UUID, listener: Callable[[bool | None], None]) -> None:
+        with self._lock:
+            entry = self._entries.get(ti_id)
+            if entry is not None and listener in entry.listeners:
+                entry.listeners.remove(listener)
+
+    def _settle(self, ti_id: uuid.UUID, verdict: bool | None) -> None:
+        with self._lock:
+            entry = self._entries.pop(ti_id, None)
+        for listener in entry.listeners if entry else []:
+            listener(verdict)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(_LOOK_SECONDS)
+            with self._lock:
+                if not any(entry.listeners for entry in self._entries.values()):
+                    self._entries.clear()
+                    self._thread = None
+                    return
+                entries = dict(self._entries)
+            try:
+                with self._look_lock:
+                    verdicts = _look(entries)
+            except Exception:
+                log.warning("Could not look at the held wake-ups; trying again", exc_info=True)
+                continue
+            now = time.monotonic()
+            for ti_id, verdict in verdicts.items():
+                if verdict is not None or now > entries[ti_id].give_up:
+                    self._settle(ti_id, verdict)
 
 
-def _safe_point(ti_id: uuid.UUID, passes: list[datetime]) -> bool | None:
-    """One look at a task instance and its run; see :func:`_safe_points`."""
-    return _safe_points({ti_id: passes})[ti_id]
+_watch = _SafePointWatch()
 
 
-def _safe_points(passes_by_ti: dict[uuid.UUID, list[datetime]]) -> dict[uuid.UUID, bool | None]:
+def _look(entries: Mapping[uuid.UUID, _Progress]) -> dict[uuid.UUID, bool | None]:
     """One look at task instances and their runs: ``True`` safe, ``False`` not deferred, ``None`` wait.
 
-    Each list collects, across looks, the scheduling passes seen after that task's worker exit.
+    Workers already known are observed *before* the query, so that the stamps it reads count as
+    passes after their exit reports were queued (see the module docstring).
     """
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance
@@ -213,42 +353,57 @@ def _safe_points(passes_by_ti: dict[uuid.UUID, list[datetime]]) -> dict[uuid.UUI
     from airflow.utils.state import TaskInstanceState
     from sqlalchemy import select
 
+    for ti_id, entry in entries.items():
+        if isinstance(entry.worker, dict) and not entry.left and worker_left(entry.worker, ti_id):
+            entry.left = True
     with create_session() as session:
         rows = session.execute(
             select(
                 TaskInstance.id,
                 TaskInstance.state,
                 TaskInstance.executor,
-                Trigger.created_date,
+                Trigger,
                 DagRun.last_scheduling_decision,
             )
             .join(Trigger, Trigger.id == TaskInstance.trigger_id, isouter=True)
             .join(DagRun, (DagRun.dag_id == TaskInstance.dag_id) & (DagRun.run_id == TaskInstance.run_id))
-            .where(TaskInstance.id.in_(list(passes_by_ti)))
+            .where(TaskInstance.id.in_(list(entries)))
         ).all()
-    verdicts: dict[uuid.UUID, bool | None] = dict.fromkeys(passes_by_ti, False)
-    for row in rows:
-        ti_id = uuid.UUID(str(row.id))
-        if row.state != TaskInstanceState.DEFERRED or row.created_date is None:
-            continue
-        drained = not stale_exit_report_can_fail(row.executor) or exit_report_drained(
-            row.created_date, row.last_scheduling_decision, passes_by_ti[ti_id]
-        )
-        verdicts[ti_id] = True if drained else None
+        verdicts: dict[uuid.UUID, bool | None] = dict.fromkeys(entries, False)
+        for row in rows:
+            ti_id = uuid.UUID(str(row.id))
+            if row.state != TaskInstanceState.DEFERRED or row.Trigger is None:
+                continue
+            if not stale_exit_report_can_fail(row.executor):
+                verdicts[ti_id] = True
+                continue
+            entry = entries[ti_id]
+            if entry.trigger_id != row.Trigger.id:
+                entry.restart(row.Trigger.id, _worker_of(row.Trigger))
+            verdicts[ti_id] = _verdict(entry, ti_id, row.Trigger.created_date, row.last_scheduling_decision)
     return verdicts
 
 
-def exit_report_drained(deferred_at: datetime, last_pass: datetime | None, passes: list[datetime]) -> bool:
-    """Whether the scheduler has drained the deferring worker's exit report, judged by its passes.
+def _worker_of(trigger: Any) -> dict[str, Any] | None:
+    try:
+        worker = trigger.kwargs.get("deferring_worker")
+    except Exception:
+        return None
+    return worker if isinstance(worker, dict) else None
 
-    ``last_pass`` is the run's ``last_scheduling_decision`` now (deferral and stamps on the
-    database's clock); ``passes`` collects, across calls, the distinct stamps seen after the exit.
-    """
-    exited_by = deferred_at + timedelta(seconds=WORKER_EXIT_SECONDS)
-    if last_pass is None or last_pass <= exited_by:
-        return False
-    if last_pass - exited_by >= timedelta(seconds=SETTLED_AFTER_SECONDS):
-        return True
-    if not passes or last_pass > passes[-1]:
-        passes.append(last_pass)
-    return len(passes) >= PASSES_AFTER_EXIT
+
+def _verdict(entry: _Progress, ti_id: uuid.UUID, deferred_at: datetime, stamp: datetime | None) -> bool | None:
+    """Safe (``True``) or not yet (``None``), given this look's stamp of the run (read after observing)."""
+    settled = stamp is not None and stamp - deferred_at >= timedelta(seconds=SETTLED_AFTER_SECONDS)
+    if entry.worker is None:
+        return True if settled else None  # cannot observe the worker from here: the bound
+    if entry.left:
+        if stamp is not None and (not entry.stamps or stamp != entry.stamps[-1]):
+            entry.stamps.append(stamp)
+        return True if settled or len(entry.stamps) > PASSES_AFTER_WORKER_LEFT else None
+    seen = worker_left(entry.worker, ti_id)  # after the query: its stamps count from the next look
+    if seen is None:
+        entry.worker = None  # no longer observable from here (e.g. /proc became unreadable)
+        return True if settled else None
+    entry.left = seen
+    return True if seen and settled else None

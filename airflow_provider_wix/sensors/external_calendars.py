@@ -61,19 +61,28 @@ _NO_EVENT = "The trigger sent no event."
 _DEFER_TIMEOUT_MARGIN = timedelta(minutes=5)
 
 
-def _resume_guard(sensor: BaseSensorOperator, context: Context) -> dict[str, str | None]:
-    """Trigger arguments that keep its event from resuming the task too early (``callback.wake``)."""
+def _resume_guard(sensor: BaseSensorOperator, context: Context) -> dict[str, Any]:
+    """Trigger arguments that keep its event from resuming the task too early (``callback.wake``).
+
+    Computed in the task process just before it defers: ``deferring_worker`` names the process that
+    will report this try's exit, which the API server watches to find the safe point.
+    """
     from airflow_provider_wix.callback.state import RESUMABLE_PATH
-    from airflow_provider_wix.callback.wake import resume_not_before
+    from airflow_provider_wix.callback.wake import deferring_worker, resume_not_before
     from airflow_provider_wix.version_compat import runs_in_dag_test
 
     moment = None if runs_in_dag_test() else resume_not_before(sensor.executor)
     if moment is None:
-        return {"resume_not_before": None, "resume_check_url": None}
+        return {"resume_not_before": None, "resume_check_url": None, "deferring_worker": None}
     # The triggerer reaches the API server where workers do: the Execution API's address.
     api = conf.get("core", "execution_api_server_url", fallback="").rstrip("/").removesuffix("/execution")
-    url = api + RESUMABLE_PATH.format(ti_id=context["ti"].id) if api else None
-    return {"resume_not_before": moment.isoformat(), "resume_check_url": url}
+    ti_id = str(context["ti"].id)
+    url = api + RESUMABLE_PATH.format(ti_id=ti_id) if api else None
+    return {
+        "resume_not_before": moment.isoformat(),
+        "resume_check_url": url,
+        "deferring_worker": deferring_worker(ti_id),
+    }
 
 
 def explain_connection_problem(connection: Mapping[str, Any]) -> str:

@@ -10,6 +10,7 @@ while the task was deferring.
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -61,12 +62,23 @@ class _ResumingTrigger(BaseTrigger):
     An event ready seconds after deferring (the owner answered while the task was deferring, or the
     first poll already sees the status) would otherwise race Airflow's handling of the deferring
     worker's exit and fail the task; see :mod:`airflow_provider_wix.callback.wake`. The trigger
-    asks the API server at ``resume_check_url`` when it may send the event; if that cannot be
-    reached it waits until ``resume_not_before``. Both are ``None`` where no wait is needed.
+    asks the API server at ``resume_check_url`` when it may send the event (one request, which the
+    API server holds up to 20 s while it watches the worker and the scheduler; asked again at most
+    until :data:`MAX_ASK_SECONDS`). If that cannot be reached it waits until ``resume_not_before``.
+    Both are ``None`` where no wait is needed. ``deferring_worker`` (the process that will report the
+    deferring try's exit) is only carried for the API server, which reads it from the trigger row.
     """
 
     resume_not_before: str | None = None
     resume_check_url: str | None = None
+    deferring_worker: dict[str, Any] | None = None
+
+    def _resume_guard_kwargs(self) -> dict[str, Any]:
+        return {
+            "resume_not_before": self.resume_not_before,
+            "resume_check_url": self.resume_check_url,
+            "deferring_worker": self.deferring_worker,
+        }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         async for event in self._events():
@@ -81,9 +93,13 @@ class _ResumingTrigger(BaseTrigger):
         if self.resume_not_before is None:
             return
         if self.resume_check_url:
+            give_up = time.monotonic() + MAX_ASK_SECONDS
             try:
                 while await asyncio.to_thread(_ask_resumable, self.resume_check_url) is None:
-                    pass  # the scheduler is slow: the API server keeps watching it
+                    # The API server held the request and the scheduler has not caught up yet.
+                    if time.monotonic() > give_up:
+                        self.log.warning("No safe point for resuming the task after %.0f s; resuming", MAX_ASK_SECONDS)
+                        return
                 return
             except Exception as err:  # unreachable API server: fall back to waiting
                 self.log.warning("Could not ask whether the task may resume (%s); waiting instead", err)
@@ -92,10 +108,15 @@ class _ResumingTrigger(BaseTrigger):
             await asyncio.sleep(remaining)
 
 
+#: How long a trigger keeps asking the API server for the safe point (each request is held up to 20 s
+#: there); the scheduler is then stuck, and after that long any exit report is long drained.
+MAX_ASK_SECONDS = 600.0
+
+
 def _ask_resumable(url: str) -> bool | None:
     import requests
 
-    response = requests.get(url, timeout=60)
+    response = requests.get(url, timeout=45)
     response.raise_for_status()
     verdict = response.json()["resumable"]
     return None if verdict is None else bool(verdict)
@@ -127,10 +148,12 @@ class WixOAuthCallbackTrigger(_ResumingTrigger):
         existing_connection_ids: Sequence[str] = (),
         resume_not_before: str | None = None,
         resume_check_url: str | None = None,
+        deferring_worker: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.resume_not_before = resume_not_before
         self.resume_check_url = resume_check_url
+        self.deferring_worker = deferring_worker
         self.state_digest = state_digest
         self.poll_interval = poll_interval
         self.deadline = deadline
@@ -150,8 +173,7 @@ class WixOAuthCallbackTrigger(_ResumingTrigger):
                 "detect_via_api": self.detect_via_api,
                 "schedule_id": self.schedule_id,
                 "existing_connection_ids": self.existing_connection_ids,
-                "resume_not_before": self.resume_not_before,
-                "resume_check_url": self.resume_check_url,
+                **self._resume_guard_kwargs(),
             },
         )
 
@@ -252,10 +274,12 @@ class WixConnectionStatusTrigger(_ResumingTrigger):
         wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         resume_not_before: str | None = None,
         resume_check_url: str | None = None,
+        deferring_worker: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.resume_not_before = resume_not_before
         self.resume_check_url = resume_check_url
+        self.deferring_worker = deferring_worker
         self.connection_id = connection_id
         self.target_statuses = list(target_statuses)
         self.failure_statuses = list(failure_statuses)
@@ -271,8 +295,7 @@ class WixConnectionStatusTrigger(_ResumingTrigger):
                 "failure_statuses": self.failure_statuses,
                 "poll_interval": self.poll_interval,
                 "wix_conn_id": self.wix_conn_id,
-                "resume_not_before": self.resume_not_before,
-                "resume_check_url": self.resume_check_url,
+                **self._resume_guard_kwargs(),
             },
         )
 
