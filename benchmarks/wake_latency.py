@@ -11,9 +11,10 @@ deferred, so the polls land at random phases.
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import time
-from datetime import datetime
 from typing import Any
 
 import requests
@@ -25,11 +26,8 @@ NAME = "wake_latency"
 SLOW = True
 PUSH_DAG, POLL_DAG = "wix_bench_wake_push", "wix_bench_wake_poll"
 TARGET_P50 = 1.0  # seconds, push
+TARGET_P95 = 1.2  # seconds, push (issue 12: kept after the fix for the resume-too-soon race)
 TARGET_SPEEDUP = 3.0  # 5 s poll p50 / push p50
-
-
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def _pending_flow(stack: Stack, flow_id: str, timeout: float = 60) -> dict[str, Any]:
@@ -43,11 +41,53 @@ def _pending_flow(stack: Stack, flow_id: str, timeout: float = 60) -> dict[str, 
     raise TimeoutError("no pending consent flow for the run's flow id")
 
 
+def _wait_for_sensor(stack: Stack, dag_id: str, run_id: str, states: set[str], timeout: float) -> tuple[str, Any]:
+    """The sensor's state and end date, read from the metadata database.
+
+    Not through the REST API: on a loaded machine one of its answers took longer than the client's
+    timeout and the whole benchmark crashed (ReadTimeout); a direct read is also cheaper to poll.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = stack.sql(
+            "SELECT state, end_date FROM task_instance WHERE dag_id = %s AND run_id = %s AND task_id = %s",
+            dag_id,
+            run_id,
+            "wait_for_owner",
+        )
+        if rows and rows[0][0] in states:
+            return rows[0][0], rows[0][1]
+        if rows and rows[0][0] in ("failed", "upstream_failed", "up_for_retry"):
+            raise RuntimeError(f"{dag_id} {run_id}: the sensor is {rows[0][0]}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{dag_id} {run_id}: the sensor did not reach {states} in {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def _xcom(stack: Stack, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+    rows = stack.sql(
+        "SELECT value FROM xcom WHERE dag_id = %s AND run_id = %s AND task_id = %s AND key = %s",
+        dag_id,
+        run_id,
+        task_id,
+        key,
+    )
+    value = rows[0][0] if rows else None
+    return json.loads(value) if isinstance(value, str) and value[:1] in ('"', "{", "[") else value
+
+
+def _trigger(stack: Stack, dag_id: str, conf: dict[str, Any]) -> str:
+    """Trigger a run, allowing the loaded API server more time than the shared helper's 30 s."""
+    url = f"{stack.topology.api_url}/api/v2/dags/{dag_id}/dagRuns"
+    response = requests.post(url, json={"logical_date": None, "conf": conf}, timeout=120)
+    response.raise_for_status()
+    return str(response.json()["dag_run_id"])
+
+
 def one_run(stack: Stack, dag_id: str, schedule_id: str, delay: float, *, push: bool) -> dict[str, Any]:
-    topo = stack.topology
-    run_id = topo.trigger(dag_id, {"schedule_id": schedule_id})
-    topo.wait_for_task_state(dag_id, run_id, "wait_for_owner", {"deferred"}, timeout=240)
-    flow_id = stack.xcom(dag_id, run_id, "connect", "flow_id")
+    run_id = _trigger(stack, dag_id, {"schedule_id": schedule_id})
+    _wait_for_sensor(stack, dag_id, run_id, {"deferred"}, timeout=240)
+    flow_id = _xcom(stack, dag_id, run_id, "connect", "flow_id")
     flow = _pending_flow(stack, flow_id)
     time.sleep(delay)
     deleted = None
@@ -60,22 +100,25 @@ def one_run(stack: Stack, dag_id: str, schedule_id: str, delay: float, *, push: 
     answered = time.time()
     if page.status_code != 200 or "/wix/oauth/callback/" not in page.url:
         raise RuntimeError(f"the callback answered HTTP {page.status_code} at {page.url}")
-    ti = topo.wait_for_task_state(dag_id, run_id, "wait_for_owner", {"success"}, timeout=120)
-    topo.wait_for_run(dag_id, run_id, timeout=60)
-    return {"run_id": run_id, "delay": delay, "latency": _epoch(ti["end_date"]) - answered, "waiter_deleted": deleted}
+    _, ended = _wait_for_sensor(stack, dag_id, run_id, {"success"}, timeout=120)
+    return {"run_id": run_id, "delay": delay, "latency": ended.timestamp() - answered, "waiter_deleted": deleted}
 
 
 def run(ctx: Context) -> Result:
     n = ctx.runs or 5
-    result = Result(NAME, f"callback -> sensor success, {n} onboardings each, PostgreSQL + Celery topology")
+    n_poll = max(3, n // 3)  # the baseline's figure needs fewer runs; each costs a 5 s poll or more
+    result = Result(NAME, f"callback -> sensor success, {n} + {n_poll} onboardings, PostgreSQL + Celery topology")
     stack = get_stack(ctx)
     result.notes.append(f"topology started in {stack.startup_seconds:.0f} s (shared with triggerer_cost)")
     schedule_id = stack.emulator.staff_schedule_ids()[0]
     rng = random.Random(20261128)
     runs: dict[str, list[dict[str, Any]]] = {"push": [], "poll": []}
-    for _ in range(n):  # alternate, so both variants see the same conditions
+    load_before = os.getloadavg()[0]
+    for i in range(n):  # interleaved, so both variants see the same conditions
         runs["push"].append(one_run(stack, PUSH_DAG, schedule_id, rng.uniform(1, 6), push=True))
-        runs["poll"].append(one_run(stack, POLL_DAG, schedule_id, rng.uniform(1, 6), push=False))
+        if i % (n // n_poll or 1) == 0 and len(runs["poll"]) < n_poll:
+            runs["poll"].append(one_run(stack, POLL_DAG, schedule_id, rng.uniform(1, 6), push=False))
+    load_after = os.getloadavg()[0]
 
     logs = {dag: stack.topology.task_logs(dag) for dag in (PUSH_DAG, POLL_DAG)}
     via = {
@@ -103,6 +146,8 @@ def run(ctx: Context) -> Result:
             f"{p95_push:.2f} s",
             f"{p95_poll:.2f} s (5 s poll)",
             fmt_ratio(ratio(p95_push, p95_poll)),
+            f"<= {TARGET_P95:.1f} s",
+            verdict(p95_push <= TARGET_P95),
             values={"p95": p95_push, "poll_p95": p95_poll},
         )
     )
@@ -116,11 +161,13 @@ def run(ctx: Context) -> Result:
             values={"speedup": speedup, "poll_latencies": poll, "poll_p50": p50_poll},
         )
     )
+    result.notes.append(f"load average (1 min) {load_before:.1f} before, {load_after:.1f} after the runs")
     listed = {key: ", ".join(f"{x:.2f}" for x in values) for key, values in (("push", push), ("poll", poll))}
     result.notes.append(f"latencies push: {listed['push']} s; 5 s poll: {listed['poll']} s")
     result.notes.append(
-        f"sensor logs: {via['push']}/{n} push runs woke 'via push', {via['poll']}/{n} baseline runs 'via poll'. "
-        "Latency = TI end_date (REST API) - time the callback's HTTP response arrived; all on one clock."
+        f"sensor logs: {via['push']}/{n} push runs woke 'via push', {via['poll']}/{n_poll} baseline runs 'via poll'. "
+        "Latency = the sensor's end_date (metadata database) - time the callback's HTTP response arrived; "
+        "all on one clock."
     )
     result.details = {"runs": runs, "via": via}
     return result
