@@ -283,12 +283,13 @@ class _SafePointWatch:
         self._thread: threading.Thread | None = None
 
     def _entry(self, ti_id: uuid.UUID) -> _Progress:
-        with self._lock:
-            return self._entries.setdefault(ti_id, _Progress(give_up=time.monotonic() + MAX_HOLD_SECONDS))
+        """The task instance's progress (created if new); call with ``_lock`` held."""
+        return self._entries.setdefault(ti_id, _Progress(give_up=time.monotonic() + MAX_HOLD_SECONDS))
 
     def look_now(self, ti_id: uuid.UUID) -> bool | None:
         """One look at once (a late callback need not wait for the thread)."""
-        entry = self._entry(ti_id)
+        with self._lock:
+            entry = self._entry(ti_id)
         with self._look_lock:
             verdict = _look({ti_id: entry})[ti_id]
         if verdict is not None:
@@ -297,9 +298,8 @@ class _SafePointWatch:
 
     def wait(self, ti_id: uuid.UUID, listener: Callable[[bool | None], None]) -> None:
         """Call ``listener`` with the verdict once it is known (``None`` if given up)."""
-        entry = self._entry(ti_id)
-        with self._lock:
-            entry.listeners.append(listener)
+        with self._lock:  # one step: the thread may be clearing the entries as it stops
+            self._entry(ti_id).listeners.append(listener)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="wix-safe-point", daemon=True)
                 self._thread.start()
