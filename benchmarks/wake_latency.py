@@ -41,8 +41,8 @@ def _pending_flow(stack: Stack, flow_id: str, timeout: float = 60) -> dict[str, 
     raise TimeoutError("no pending consent flow for the run's flow id")
 
 
-def _wait_for_sensor(stack: Stack, dag_id: str, run_id: str, states: set[str], timeout: float) -> tuple[str, Any]:
-    """The sensor's state and end date, read from the metadata database.
+def _wait_for_sensor(stack: Stack, dag_id: str, run_id: str, states: set[str], timeout: float) -> tuple[Any, ...]:
+    """The sensor's state, end date, and when it was last queued and started, from the metadata database.
 
     Not through the REST API: on a loaded machine one of its answers took longer than the client's
     timeout and the whole benchmark crashed (ReadTimeout); a direct read is also cheaper to poll.
@@ -50,13 +50,14 @@ def _wait_for_sensor(stack: Stack, dag_id: str, run_id: str, states: set[str], t
     deadline = time.monotonic() + timeout
     while True:
         rows = stack.sql(
-            "SELECT state, end_date FROM task_instance WHERE dag_id = %s AND run_id = %s AND task_id = %s",
+            "SELECT state, end_date, queued_dttm, start_date FROM task_instance "
+            "WHERE dag_id = %s AND run_id = %s AND task_id = %s",
             dag_id,
             run_id,
             "wait_for_owner",
         )
         if rows and rows[0][0] in states:
-            return rows[0][0], rows[0][1]
+            return rows[0]
         if rows and rows[0][0] in ("failed", "upstream_failed", "up_for_retry"):
             raise RuntimeError(f"{dag_id} {run_id}: the sensor is {rows[0][0]}")
         if time.monotonic() > deadline:
@@ -100,8 +101,17 @@ def one_run(stack: Stack, dag_id: str, schedule_id: str, delay: float, *, push: 
     answered = time.time()
     if page.status_code != 200 or "/wix/oauth/callback/" not in page.url:
         raise RuntimeError(f"the callback answered HTTP {page.status_code} at {page.url}")
-    _, ended = _wait_for_sensor(stack, dag_id, run_id, {"success"}, timeout=120)
-    return {"run_id": run_id, "delay": delay, "latency": ended.timestamp() - answered, "waiter_deleted": deleted}
+    _, ended, queued, _started = _wait_for_sensor(stack, dag_id, run_id, {"success"}, timeout=120)
+    return {
+        "run_id": run_id,
+        "delay": delay,
+        "latency": ended.timestamp() - answered,
+        # Where the time goes: the scheduler queues the resumed task, then the worker runs it (start_date
+        # stays the first start's, so the worker's part is queued -> end).
+        "to_queued": queued.timestamp() - answered,
+        "queued_to_end": (ended - queued).total_seconds(),
+        "waiter_deleted": deleted,
+    }
 
 
 def run(ctx: Context) -> Result:
@@ -162,6 +172,11 @@ def run(ctx: Context) -> Result:
         )
     )
     result.notes.append(f"load average (1 min) {load_before:.1f} before, {load_after:.1f} after the runs")
+    parts = {key: median([r[key] for r in runs["push"]]) for key in ("to_queued", "queued_to_end")}
+    result.notes.append(
+        "push, medians: callback -> queued by the scheduler {to_queued:.2f} s, queued -> success on the worker "
+        "(pick-up, task process, DAG parse, execute_complete) {queued_to_end:.2f} s".format(**parts)
+    )
     listed = {key: ", ".join(f"{x:.2f}" for x in values) for key, values in (("push", push), ("poll", poll))}
     result.notes.append(f"latencies push: {listed['push']} s; 5 s poll: {listed['poll']} s")
     result.notes.append(
