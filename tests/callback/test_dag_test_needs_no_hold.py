@@ -1,7 +1,7 @@
 """Under ``dag.test()`` the provider's triggers do not hold an early event.
 
 There the trigger runs inline after the task returned and no executor reports a worker's exit, so the
-resume-too-soon race of ``callback.wake`` cannot happen; holding would only add the trigger's 30 s
+resume-too-soon race of ``callback.wake`` cannot happen; holding would only add the trigger's 60 s
 fallback wait to every local test run of a DAG whose owner answers at once.
 """
 
