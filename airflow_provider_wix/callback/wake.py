@@ -132,13 +132,27 @@ def worker_left(worker: Mapping[str, Any], ti_id: uuid.UUID) -> bool | None:
         if worker.get("host") != _host_identity():
             return None  # another machine or PID namespace: its process ids mean nothing here
         pid = int(worker["pid"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+    try:
         if _start_ticks(pid) != worker.get("started"):
             return True  # that worker is gone (the id now names another process)
         return str(ti_id).encode() not in _cmdline(pid)
-    except (FileNotFoundError, ProcessLookupError):
-        return True  # that worker is gone
-    except (OSError, KeyError, TypeError, ValueError):
+    except FileNotFoundError:
+        return _gone(pid)
+    except (OSError, IndexError, ValueError):
         return None
+
+
+def _gone(pid: int) -> bool | None:
+    """``True`` if no process has this id; ``None`` if one exists that ``/proc`` hides (``hidepid``)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return None  # another user's process, hidden from this one
+    return None  # alive yet without a /proc entry here: cannot tell
 
 
 @cache

@@ -162,3 +162,14 @@ def test_the_api_server_tells_a_trigger_whether_its_task_may_resume(airflow_api_
     assert unknown.status_code == 200
     assert unknown.json() == {"resumable": False}  # not deferred: nothing to hold
     assert requests.get(airflow_api_server + RESUMABLE_PATH.format(ti_id="x"), timeout=30).status_code == 404
+
+
+def test_a_worker_hidden_by_proc_is_not_taken_for_gone():
+    import os
+
+    from airflow_provider_wix.callback.wake import _gone
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait(30)
+    assert _gone(process.pid) is True  # no such process: its exit report was queued before it ended
+    assert _gone(os.getpid()) is None  # alive: only /proc hiding it (hidepid) explains a missing entry

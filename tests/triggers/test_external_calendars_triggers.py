@@ -80,10 +80,14 @@ def test_callback_trigger_serializes_to_an_importable_classpath():
 
 def test_status_trigger_round_trip():
     not_before = "2026-12-01T12:00:15+00:00"
+    worker = {"host": "boot/4026531836", "pid": 4242, "started": 123456}  # read by the API server (callback.wake)
     rebuilt = _round_trip(
-        WixConnectionStatusTrigger(connection_id="abc", poll_interval=5, resume_not_before=not_before)
+        WixConnectionStatusTrigger(
+            connection_id="abc", poll_interval=5, resume_not_before=not_before, deferring_worker=worker
+        )
     )
     assert rebuilt.resume_not_before == not_before
+    assert rebuilt.deferring_worker == worker
     assert rebuilt.target_statuses == ["SYNCED"]
     assert rebuilt.failure_statuses == ["ERROR", "DISCONNECTED"]
 
