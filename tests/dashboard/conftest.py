@@ -48,12 +48,9 @@ def token_for(username: str) -> str:
     return get_auth_manager().generate_jwt(SimpleAuthManagerUser(username=username, role=USERS[username]))
 
 
-@pytest.fixture
-def seed_flow(airflow_db: Any) -> Iterator[Callable[..., str]]:
-    """Store a flow record as ConnectByOAuthOperator (and then the callback) would; returns its flow id."""
-    from airflow.models.variable import Variable
-    from airflow.utils.session import create_session
-    from sqlalchemy import delete
+def flow_seeder(write: Callable[[str, str], None]) -> Callable[..., str]:
+    """A function that stores a flow record as ConnectByOAuthOperator (and then the callback) would,
+    through ``write(key, value)``, and returns its flow id."""
 
     def _seed(
         schedule_id: str,
@@ -81,9 +78,19 @@ def seed_flow(airflow_db: Any) -> Iterator[Callable[..., str]]:
         if connection_id or error:
             record = record.completed(connection_id=connection_id, error=error)
         flow_id = state_digest(new_state_token())
-        write_variable(flow_key(flow_id), record.to_json())
+        write(flow_key(flow_id), record.to_json())
         return flow_id
 
-    yield _seed
+    return _seed
+
+
+@pytest.fixture
+def seed_flow(airflow_db: Any) -> Iterator[Callable[..., str]]:
+    """Store flow records in the test process's metadata database (see :func:`flow_seeder`)."""
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+    from sqlalchemy import delete
+
+    yield flow_seeder(write_variable)
     with create_session() as session:
         session.execute(delete(Variable).where(Variable.key.startswith(FLOW_KEY_PREFIX)))

@@ -13,6 +13,7 @@ from tests.conftest import API_SERVER_URL, REPO_ROOT
 from tests.dashboard.site import build_site
 from tests.dashboard.test_dashboard_api import read_record
 
+#: Where the README's pictures go (taken by test_live_airflow_ui.py).
 SCREENSHOTS = REPO_ROOT / "docs" / "img"
 
 
@@ -66,7 +67,6 @@ def test_editor_sees_every_status_and_cancels_a_pending_link(browser, site):
             assert row.locator(".badge").inner_text() == label, name
         assert frame.locator("#count-pending").inner_text() == "2"
         assert frame.locator("#count-attention").inner_text() == "5"
-        page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
 
         pending = frame.locator(f'tr[data-schedule="{site.schedules["pending"]}"]')
         pending.get_by_role("button", name="Cancel").click()
