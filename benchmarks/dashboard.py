@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
+from benchmarks._dashboard_child import SPREAD_HOURS
 from benchmarks.common import (
     MICROSOFT_PROVIDER_ID,
     Context,
@@ -48,7 +49,7 @@ def _in_process(rows: int, repeats: int) -> float:
                 schedule_id=f"{i:08x}-0000-4000-8000-000000000000",
                 provider_id=MICROSOFT_PROVIDER_ID,
                 ttl=timedelta(days=7),
-                now=now - timedelta(hours=i % 300),
+                now=now - timedelta(hours=i % SPREAD_HOURS),
             ),
         )
         for i in range(rows)

@@ -55,6 +55,14 @@ def test_callback_route_benchmark_compares_with_airflows_health_check(tmp_path):
     assert row["values"]["callback"]["bad"] == []  # every unknown state got its 404, nothing else
 
 
+@pytest.mark.slow
+def test_dashboard_benchmark_renders_every_seeded_row(tmp_path):
+    # The child asserts that every seeded flow shows as a row: none may be swept as expired first.
+    rows = _rows(_bench(tmp_path, "dashboard", "--quick"), "dashboard")
+
+    assert rows["page view on Airflow's app (flows from SQLite, List Connections over HTTP, auth, HTML)"]["values"]
+
+
 def test_dag_parse_benchmark_compares_each_example_dag_with_its_peers(tmp_path):
     bench = _bench(tmp_path, "dag_parse", "--quick")["benchmarks"]["dag_parse"]
     assert bench["error"] is None
