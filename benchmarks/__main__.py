@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     crashed = False
     try:
         for name in names:
-            t0 = time.monotonic()
+            t0, load_before = time.monotonic(), os.getloadavg()[0]
             try:
                 result = modules[name].run(ctx)
             except Exception as exc:  # report and go on with the next benchmark
@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 result = Result(name, "crashed", error=f"{type(exc).__name__}: {exc}")
             result.seconds = time.monotonic() - t0
+            result.load = (round(load_before, 1), round(os.getloadavg()[0], 1))
             results.append(result)
             print_table(result)
             # After each benchmark: an interrupted run still leaves what it measured.

@@ -74,6 +74,8 @@ class Result:
     details: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
+    # The machine's 1-minute load average when the benchmark started and ended (other work inflates times).
+    load: tuple[float, float] | None = None
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)

@@ -31,13 +31,15 @@ def _cell(text: object) -> str:
 def rows_of(results: dict[str, Any]) -> dict[str, list[str]]:
     """Markdown table rows per benchmark in a results file (crashed benchmarks are left out)."""
     machine = results.get("machine", {})
-    load = machine.get("load_average_1min")
-    when = f"{results['finished'][:10]}, {machine.get('cpus', '?')} CPUs" + (f" (load {load:g})" if load else "")
-    when += f", Python {machine.get('python', '?')}"
     table: dict[str, list[str]] = {}
     for name, bench in results.get("benchmarks", {}).items():
         if bench.get("error"):
             continue
+        # The load while this benchmark ran (at its start and end); older results: the run's end only.
+        loads = bench.get("load") or [machine.get("load_average_1min")] * 2
+        load = "" if loads[0] is None else f" (load {'-'.join(f'{x:g}' for x in dict.fromkeys(loads))})"
+        when = f"{results['finished'][:10]}, {machine.get('cpus', '?')} CPUs{load}"
+        when += f", Python {machine.get('python', '?')}"
         table[name] = [
             "| "
             + " | ".join(

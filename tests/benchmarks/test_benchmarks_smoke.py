@@ -109,6 +109,17 @@ def test_readme_table_is_regenerated_from_results_keeping_benchmarks_not_rerun()
     ]
 
 
+def test_readme_gives_the_load_while_each_benchmark_ran():
+    results = _results("2026-12-01T10:00:00+00:00", alpha=[("x", "1")], beta=[("y", "2")])
+    results["machine"]["load_average_1min"] = 3.2  # at the end of the run
+    results["benchmarks"]["alpha"]["load"] = [24.5, 6.5]
+
+    rows = readme.rows_of(results)
+
+    assert rows["alpha"][0].endswith("| 2026-12-01, 2 CPUs (load 24.5-6.5), Python 3.11.7 |")
+    assert rows["beta"][0].endswith("| 2026-12-01, 2 CPUs (load 3.2), Python 3.11.7 |")
+
+
 def test_readme_is_left_alone_by_quick_runs_and_needs_its_markers(tmp_path):
     results = tmp_path / "quick.json"
     results.write_text(json.dumps({**_results("2026-12-01T10:00:00+00:00", alpha=[("x", "1")]), "quick": True}))
