@@ -5,7 +5,7 @@ Both are ``async`` so FastAPI runs them on the event loop, as the routes, not in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 
@@ -25,8 +25,14 @@ async def emulator_state(request: Request) -> EmulatorState:
     return state_of(request)
 
 
-# A route parameter ``state: State`` receives the emulator state.
-State = Annotated["EmulatorState", Depends(emulator_state)]
+# A route parameter ``state: State`` receives the emulator state. At runtime the type is ``Any``, not the
+# string "EmulatorState" (importing the class here closes an import cycle through config.py): FastAPI
+# 0.117 (Airflow 3.1's pin; 0.136 on 3.3 can) cannot resolve a forward reference inside ``Annotated`` and took
+# the parameter for a required query parameter, so every emulator route answered 400.
+if TYPE_CHECKING:
+    State = Annotated[EmulatorState, Depends(emulator_state)]
+else:
+    State = Annotated[Any, Depends(emulator_state)]
 
 
 async def wix_auth(request: Request) -> None:
