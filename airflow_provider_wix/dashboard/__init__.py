@@ -13,7 +13,7 @@ UI_ROUTE = "wix-calendars"
 
 def dashboard_url() -> str:
     """The dashboard's address in the Airflow UI, absolute when ``[api] base_url`` is set."""
-    from airflow.sdk import conf
+    from airflow_provider_wix.version_compat import conf
 
     base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
     return f"{base}/plugin/{UI_ROUTE}"

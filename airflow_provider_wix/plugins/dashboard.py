@@ -53,11 +53,10 @@ _PAGE_HEADERS = {
 
 
 async def _user(request: Request) -> BaseUser:
-    """Airflow's own ``get_user`` (Bearer header, else the UI's session cookie); 401 without either."""
-    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
+    """The Bearer header's user, else the UI's session cookie's (Airflow's ``get_user``); 401 without either."""
+    from airflow_provider_wix.version_compat import request_user
 
-    credentials = await bearer_scheme(request)
-    return await get_user(request, None, credentials)
+    return await request_user(request)
 
 
 UserDep = Annotated[Any, Depends(_user)]
@@ -76,7 +75,9 @@ app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 async def _login_or_error(request: Request, exc: HTTPException) -> Response:
     """A person without a session is sent to Airflow's login, and comes back to the dashboard."""
     if exc.status_code == 401 and _wants_html(request):
-        login = _auth_manager().get_url_login(next_url=f"{_airflow_root(request)}/plugin/{UI_ROUTE}")
+        from airflow_provider_wix.version_compat import login_url
+
+        login = login_url(_auth_manager(), next_url=f"{_airflow_root(request)}/plugin/{UI_ROUTE}")
         return RedirectResponse(login, status_code=303, headers={"Cache-Control": "no-store"})
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers={"Cache-Control": "no-store"})
 
