@@ -75,7 +75,8 @@ def onboard_with_dag(emulator_url: str, schedule_id: str, provider_name: str, da
 
     import uvicorn
     from airflow.api_fastapi.app import create_app
-    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_provider_wix.version_compat import dag_bag
 
     base = os.environ["AIRFLOW__API__BASE_URL"]
     address = urlsplit(base)
@@ -104,7 +105,7 @@ def onboard_with_dag(emulator_url: str, schedule_id: str, provider_name: str, da
                     session.get(flow["consent_url"], params={"decision": "allow"}, timeout=30)
 
     threading.Thread(target=owner, daemon=True).start()
-    bag = DagBag(dag_folder=os.path.join(dags_folder, "wix_calendar_onboarding.py"))
+    bag = dag_bag(os.path.join(dags_folder, "wix_calendar_onboarding.py"))
     dag = bag.dags["wix_calendar_onboarding"]
     started = time.monotonic()
     run = dag.test(run_conf={"schedule_id": schedule_id, "provider": provider_name, "days_ahead": 7})

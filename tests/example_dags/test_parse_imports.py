@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from airflow_provider_wix.version_compat import AIRFLOW_V_3_2_PLUS
 from benchmarks._parse_peers import peer_source
 from tests.conftest import EXAMPLE_DAGS, REPO_ROOT
 
@@ -28,10 +29,12 @@ OPERATOR_MODULES = {
     "airflow_provider_wix.version_compat",  # Airflow's own names where minors differ; imports nothing heavy
 }
 SENSOR_MODULES = {"airflow_provider_wix.sensors", "airflow_provider_wix.sensors.external_calendars"}
+# Airflow 3.1's parse runs provider discovery, which reads the provider info; 3.2+ has done it before the fork.
+DISCOVERY = set() if AIRFLOW_V_3_2_PLUS else {"airflow_provider_wix", "airflow_provider_wix.get_provider_info"}
 PROVIDER_MODULES = {
-    "wix_bulk_onboarding.py": OPERATOR_MODULES | SENSOR_MODULES,
-    "wix_calendar_events_sync.py": OPERATOR_MODULES,
-    "wix_calendar_onboarding.py": OPERATOR_MODULES | SENSOR_MODULES,
+    "wix_bulk_onboarding.py": OPERATOR_MODULES | SENSOR_MODULES | DISCOVERY,
+    "wix_calendar_events_sync.py": OPERATOR_MODULES | DISCOVERY,
+    "wix_calendar_onboarding.py": OPERATOR_MODULES | SENSOR_MODULES | DISCOVERY,
 }
 # Nothing of Airflow's own beyond what the peer's parse loads: the sensor and operator-link bases the
 # provider's classes need are loaded by serializing any DAG, which every parse does.
