@@ -39,7 +39,7 @@ UNSUPPORTED := There are no pinned constraints for Airflow $(AIRFLOW) on Python 
 endif
 
 .PHONY: help install demo demo-interactive test test-fast test-compat test-dist lint typecheck format bench \
-	emulator constraints clean supported-python
+	emulator constraints clean supported-python compat-cell compat-readme
 
 help:
 	@echo "make demo         run the onboarding DAG end to end against the Wix emulator (local Airflow)"
@@ -85,25 +85,38 @@ test-fast: lint typecheck
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # One venv per cell (reused while its constraints are unchanged), cells one after another (CPU is shared).
-# Writes .compat/results.txt: one line per cell with the versions and pytest's summary.
+# .compat/results.txt keeps one line per cell (a rerun replaces its cell's line): the cell, the date,
+# the versions, pytest's summary and the cell's wall time including the venv; README's matrix is
+# generated from it (`make compat-readme`).
 test-compat:
-	@mkdir -p .compat && : > .compat/results.txt
+	@mkdir -p .compat && touch .compat/results.txt
 	@status=0; for cell in $(COMPAT_MATRIX); do \
 	  airflow=$${cell%%:*}; py=$${cell##*:}; \
 	  interp=$$(constraints/find-python $$py) || { echo "Python $$py not found for cell $$cell" >&2; status=1; continue; }; \
 	  echo "== Airflow $$airflow on Python $$py ($$interp)"; \
-	  $(MAKE) --no-print-directory compat-cell AIRFLOW=$$airflow PYTHON=$$interp \
+	  $(MAKE) --no-print-directory compat-cell AIRFLOW=$$airflow PYTHON=$$interp CELL_START=$$(date +%s) \
 	    VENV=.venv-compat/airflow-$$airflow-py$$py || status=1; \
 	done; \
-	echo "== test-compat results"; cat .compat/results.txt; exit $$status
+	echo "== test-compat results"; cat .compat/results.txt; \
+	$(PYTHON) constraints/readme.py || status=1; exit $$status
+
+# README's tested-matrix table from .compat/results.txt (test-compat does this after every run).
+compat-readme:
+	$(PYTHON) constraints/readme.py
 
 compat-cell: supported-python $(STAMP)
-	@mkdir -p .compat; log=.compat/airflow-$(AIRFLOW)-py$(PY_VERSION).log; \
+	@mkdir -p .compat; log=.compat/airflow-$(AIRFLOW)-py$(PY_VERSION).log; cell=$(AIRFLOW):$(PY_VERSION); \
+	venv_s=$$(( $$(date +%s) - $(or $(CELL_START),$$(date +%s)) )); \
 	$(BIN)/python -m pytest -m "not slow" -p no:cacheprovider $(PYTEST_ARGS) > $$log 2>&1; rc=$$?; \
 	tail -n 3 $$log; \
-	versions=$$($(BIN)/python -c 'import sys, importlib.metadata as m; print(f"Airflow {m.version(\"apache-airflow\")} | Python {sys.version.split()[0]}")'); \
+	versions=$$($(BIN)/python -c "import sys, importlib.metadata as m; print('Airflow', m.version('apache-airflow'), '| Python', sys.version.split()[0])"); \
 	summary=$$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' $$log | tail -n 1 | sed -E 's/^=+ //; s/ =+$$//'); \
-	echo "$$versions | $${summary:-no summary, see $$log}" >> .compat/results.txt; \
+	cell_s=$$(( $$(date +%s) - $(or $(CELL_START),$$(date +%s)) )); \
+	load=$$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ?); \
+	grep -v "^$$cell |" .compat/results.txt > .compat/results.tmp 2>/dev/null; \
+	echo "$$cell | $$(date -u +%Y-%m-%d) | $$versions | $${summary:-no summary, see $$log} | cell $${cell_s} s (venv $${venv_s} s), load $$load" \
+	  >> .compat/results.tmp; \
+	sort .compat/results.tmp > .compat/results.txt; rm -f .compat/results.tmp; \
 	exit $$rc
 
 # Cells airflow:python whose fresh venv gets the built wheel (default: the compat matrix).
