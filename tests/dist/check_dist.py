@@ -40,7 +40,12 @@ class CheckFailed(Exception):
 
 
 def run(command: list[str], **kwargs: object) -> str:
-    """Run a command, return its stdout; on failure raise with its output (the user sees why)."""
+    """Run a command, return its stdout; on failure raise with its output (the user sees why).
+
+    Outside the checkout by default: from the repository root, ``python -c`` would import the package
+    from the working tree instead of the installed wheel.
+    """
+    kwargs.setdefault("cwd", tempfile.gettempdir())
     result = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
     if result.returncode != 0:
         raise CheckFailed(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
@@ -133,7 +138,8 @@ def check_cell(wheel: Path, airflow: str, python: str, workdir: Path) -> None:
     check(version.startswith(f"{airflow}."), f"airflow version {version}")
     provider = json.loads(run([airflow_cli, "providers", "get", PROJECT, "--output", "json"], env=env))
     provider = provider[0] if isinstance(provider, list) else provider
-    check(provider.get("package_name") == PROJECT, f"airflow providers get lists {provider}")
+    # Keys differ by release ("package_name" or "Provider"); the project's name must be one of the values.
+    check(PROJECT in provider.values(), f"airflow providers get lists {provider}")
     plugins = run([airflow_cli, "plugins", "--output", "json"], env=env)
     listed = [name for name in PLUGINS if f'"{name}"' in plugins]
     check(listed == list(PLUGINS), f"airflow plugins lists {listed}")
@@ -149,6 +155,7 @@ def check_api_server(airflow_cli: str, env: dict[str, str], home: Path) -> None:
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        cwd=home,
         start_new_session=True,
     )
     try:
