@@ -111,6 +111,7 @@ compat-cell: supported-python $(STAMP)
 	tail -n 3 $$log; \
 	versions=$$($(BIN)/python -c "import sys, importlib.metadata as m; print('Airflow', m.version('apache-airflow'), '| Python', sys.version.split()[0])"); \
 	summary=$$(grep -E '^=+ .*(passed|failed|error).* in [0-9.]+s' $$log | tail -n 1 | sed -E 's/^=+ //; s/ =+$$//'); \
+	if grep -q -E '^!+ (KeyboardInterrupt|Interrupted)' $$log; then summary="interrupted after $$summary"; fi; \
 	cell_s=$$(( $$(date +%s) - $(or $(CELL_START),$$(date +%s)) )); \
 	load=$$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo ?); \
 	grep -v "^$$cell |" .compat/results.txt > .compat/results.tmp 2>/dev/null; \

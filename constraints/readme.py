@@ -31,7 +31,8 @@ def cell_text(line: str) -> tuple[tuple[str, str], str]:
     key, date, airflow, python, summary, timing = (part.strip() for part in line.split(" | "))
     minor, _, py = key.partition(":")
     outcome = re.sub(r",? \d+ warnings?", "", summary.split(" in ", 1)[0])
-    verdict = "green" if "passed" in outcome and not re.search(r"failed|error", outcome) else "**not green**"
+    green = "passed" in outcome and not re.search(r"failed|error|interrupted", outcome)
+    verdict = "green" if green else "**not green**"
     wall = re.match(r"cell (\d+) s \(venv (\d+) s\)(?:, load (\S+))?", timing)
     when = date
     if wall:
