@@ -72,9 +72,9 @@ _WORKER = textwrap.dedent(
 
 
 def _worker(ti_id: uuid.UUID) -> tuple[subprocess.Popen[str], dict | None]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", _WORKER, str(ti_id)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    # Python 3.12+ warns about fork() in a threaded process, and Airflow's logging prints it on stdout.
+    command = [sys.executable, "-W", "ignore::DeprecationWarning", "-c", _WORKER, str(ti_id)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     return process, json.loads(process.stdout.readline())
 
