@@ -86,11 +86,19 @@ def flow_seeder(write: Callable[[str, str], None]) -> Callable[..., str]:
 
 @pytest.fixture
 def seed_flow(airflow_db: Any) -> Iterator[Callable[..., str]]:
-    """Store flow records in the test process's metadata database (see :func:`flow_seeder`)."""
+    """Store flow records in the test process's metadata database (see :func:`flow_seeder`).
+
+    The database is shared with earlier tests, whose flows (a cancelled one is kept until expiry) would
+    show up as extra rows: the seeded site starts and ends without any.
+    """
     from airflow.models.variable import Variable
     from airflow.utils.session import create_session
     from sqlalchemy import delete
 
+    def clear() -> None:
+        with create_session() as session:
+            session.execute(delete(Variable).where(Variable.key.startswith(FLOW_KEY_PREFIX)))
+
+    clear()
     yield flow_seeder(write_variable)
-    with create_session() as session:
-        session.execute(delete(Variable).where(Variable.key.startswith(FLOW_KEY_PREFIX)))
+    clear()
