@@ -3,7 +3,9 @@
 Run with the interpreter the file is for (``make constraints PYTHON=python3.12 [AIRFLOW=3.1]``): pip
 resolves the project's extras plus ``apache-airflow==<release>`` with that interpreter's markers and
 wheels, without installing anything, and the resolution is written out pinned and sorted. Holds in
-``constraints/holds.txt`` (versions known to break something) are applied on every resolution.
+``constraints/holds.txt`` (versions known to break something) are applied on every resolution, and
+those in a ``holds.txt`` beside the output file (e.g. ``constraints/airflow-3.2/holds.txt``) on the
+resolutions for that Airflow minor.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ EXTRAS = "test,e2e,smtp"
 PROJECT = "airflow-provider-wix"
 
 
-def resolve(airflow: str, prefer: Path | None) -> list[tuple[str, str]]:
+def resolve(airflow: str, prefer: Path | None, holds: list[Path]) -> list[tuple[str, str]]:
     """Names and versions pip would install for the project on this interpreter.
 
     ``prefer`` (another constraints file, e.g. the same Python's for the newest Airflow) is tried
@@ -34,15 +36,15 @@ def resolve(airflow: str, prefer: Path | None) -> list[tuple[str, str]]:
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
             handle.write("\n".join(kept) + "\n")
         try:
-            return _resolve(airflow, Path(handle.name))
+            return _resolve(airflow, Path(handle.name), holds)
         except subprocess.CalledProcessError:
             print(f"Could not stay within {prefer}; resolving from scratch", file=sys.stderr)
         finally:
             Path(handle.name).unlink()
-    return _resolve(airflow, None)
+    return _resolve(airflow, None, holds)
 
 
-def _resolve(airflow: str, prefer: Path | None) -> list[tuple[str, str]]:
+def _resolve(airflow: str, prefer: Path | None, holds: list[Path]) -> list[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="wix-resolve-") as tmp:
         env_dir = Path(tmp) / "venv"
         venv.create(env_dir, with_pip=True)
@@ -50,7 +52,8 @@ def _resolve(airflow: str, prefer: Path | None) -> list[tuple[str, str]]:
         subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)
         report = Path(tmp) / "report.json"
         command = [*pip, "install", "--quiet", "--dry-run", "--ignore-installed", "--report", str(report)]
-        command += ["--constraint", str(HOLDS)]
+        for hold_file in holds:
+            command += ["--constraint", str(hold_file)]
         if prefer is not None:
             command += ["--constraint", str(prefer)]
         command += [f"{ROOT}[{EXTRAS}]", f"apache-airflow=={airflow}"]
@@ -67,12 +70,18 @@ def main() -> None:
     parser.add_argument("--prefer", type=Path, help="an existing constraints file to stay close to (optional)")
     args = parser.parse_args()
     python = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    pins = resolve(args.airflow, args.prefer if args.prefer and args.prefer.exists() else None)
-    holds = [line.strip() for line in HOLDS.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    hold_files = [HOLDS, *[f for f in [args.output.parent / "holds.txt"] if f.exists() and f.resolve() != HOLDS]]
+    pins = resolve(args.airflow, args.prefer if args.prefer and args.prefer.exists() else None, hold_files)
+    holds = [
+        f"({hold_file.relative_to(ROOT)}): {line.strip()}"
+        for hold_file in hold_files
+        for line in hold_file.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     lines = [
         f"# Pinned constraints for airflow-provider-wix on Python {python} (apache-airflow {args.airflow}).",
         "# Refresh on purpose with: make constraints [PYTHON=...] [AIRFLOW=<minor>]   (then review the diff and test)",
-        *(f"# Held back (constraints/holds.txt): {hold}" for hold in holds),
+        *(f"# Held back {hold}" for hold in holds),
         *(f"{name}=={version}" for name, version in pins),
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
