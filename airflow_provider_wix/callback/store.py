@@ -72,9 +72,9 @@ def replace_task_flow(ti: Any, digest: str) -> str | None:
     record = load_flow(previous)
     if record is not None and record.is_pending:
         # Not a compare-and-swap (the Task SDK has none): an answer arriving in this instant is
-        # overwritten, and the owner is asked again through the new link, which is safe.
-        save_flow(previous, record.cancelled(by=f"a new try of {ti.task_id}"))
-        _delete(waiter_key(previous))
+        # overwritten, and the owner is asked again through the new link, which is safe. Kept like
+        # any acted-on flow: the outcome ("withdrawn") until expiry, without the secret.
+        consume_flow(previous, record.cancelled(by=f"a new try of {ti.task_id}"))
     return str(previous)
 
 
