@@ -69,9 +69,17 @@ class _ResumingTrigger(BaseTrigger):
     deferring try's exit) is only carried for the API server, which reads it from the trigger row.
     """
 
-    resume_not_before: str | None = None
-    resume_check_url: str | None = None
-    deferring_worker: dict[str, Any] | None = None
+    def __init__(
+        self,
+        *,
+        resume_not_before: str | None = None,
+        resume_check_url: str | None = None,
+        deferring_worker: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.resume_not_before = resume_not_before
+        self.resume_check_url = resume_check_url
+        self.deferring_worker = deferring_worker
 
     def _resume_guard_kwargs(self) -> dict[str, Any]:
         return {
@@ -150,10 +158,11 @@ class WixOAuthCallbackTrigger(_ResumingTrigger):
         resume_check_url: str | None = None,
         deferring_worker: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
-        self.resume_not_before = resume_not_before
-        self.resume_check_url = resume_check_url
-        self.deferring_worker = deferring_worker
+        super().__init__(
+            resume_not_before=resume_not_before,
+            resume_check_url=resume_check_url,
+            deferring_worker=deferring_worker,
+        )
         self.state_digest = state_digest
         self.poll_interval = poll_interval
         self.deadline = deadline
@@ -276,10 +285,11 @@ class WixConnectionStatusTrigger(_ResumingTrigger):
         resume_check_url: str | None = None,
         deferring_worker: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
-        self.resume_not_before = resume_not_before
-        self.resume_check_url = resume_check_url
-        self.deferring_worker = deferring_worker
+        super().__init__(
+            resume_not_before=resume_not_before,
+            resume_check_url=resume_check_url,
+            deferring_worker=deferring_worker,
+        )
         self.connection_id = connection_id
         self.target_statuses = list(target_statuses)
         self.failure_statuses = list(failure_statuses)
