@@ -157,12 +157,15 @@ class EmulatorProcess:
     """``python -m airflow_provider_wix.emulator`` in its own process (so it never shares our GIL)."""
 
     def __init__(self, *args: str) -> None:
+        from tests.e2e.topology import die_with_parent_hook
+
         self._log = tempfile.NamedTemporaryFile(prefix="wix-bench-emulator-", suffix=".log", delete=False)  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", "airflow_provider_wix.emulator", "--port", "0", *args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
+            preexec_fn=die_with_parent_hook(),  # a benchmark killed outright leaves no emulator behind
         )
         self.url = self._wait_for_url()
         self.session = requests.Session()

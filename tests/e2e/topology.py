@@ -7,6 +7,7 @@ end-to-end tests and by the benchmarks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -38,6 +39,28 @@ COMPONENT_COMMANDS = {
     "triggerer": ["triggerer"],
     "celery-worker": ["celery", "worker", "--concurrency", "4"],
 }
+
+
+def die_with_parent_hook() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when the thread that started it dies.
+
+    Components run in their own session (so a stop can signal the whole group), which also shields
+    them from the terminal's Ctrl-C; a test process killed outright would otherwise leave a Celery
+    worker or a scheduler running against the next run's Redis. ``prctl`` is looked up here, in the
+    parent, so the child only makes the call. Start components from a thread that outlives them (the
+    main thread): ``PR_SET_PDEATHSIG`` follows the starting thread. ``None`` off Linux.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    pr_set_pdeathsig = 1
+
+    def die_with_parent() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return die_with_parent
 
 
 def free_port() -> int:
@@ -153,29 +176,39 @@ class AirflowTopology:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent_hook(),
             )
         if "api-server" in components:
             wait_until(self._api_ready, 180, "the API server")  # minutes on a loaded 2-core machine
 
     def stop(self, name: str, timeout: float = 30) -> None:
-        process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
+        """SIGTERM the component's process group, SIGKILL it after ``timeout``; forgotten only once gone."""
+        process = self.processes.get(name)
+        if process is None:
             return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+        if process.poll() is None:
+            _signal_group(process, signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(10)
+        del self.processes[name]
 
     def restart(self, name: str) -> None:
         self.stop(name)
         self.start(name)
 
     def close(self) -> None:
-        for name in list(self.processes):
-            self.stop(name)
-        shutil.rmtree(self.home, ignore_errors=True)
+        """Stop every component; an interrupted or failing stop still leaves no process group behind."""
+        try:
+            for name in list(self.processes):
+                self.stop(name)
+        finally:
+            for process in self.processes.values():
+                _signal_group(process, signal.SIGKILL)
+            self.processes.clear()
+            shutil.rmtree(self.home, ignore_errors=True)
 
     def log_of(self, name: str) -> str:
         path = self.home / f"{name}.log"
@@ -250,6 +283,12 @@ class AirflowTopology:
             f"run {run_id} to finish",
             interval=0.5,
         )
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal the component's whole process group (Celery's pool, the scheduler's children)."""
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(process.pid, signum)
 
 
 ALL_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
