@@ -248,8 +248,9 @@ class ExternalCalendarsClient(WixClientBase):
         two pages, and the file replaces ``target`` only once complete. ``target`` is a local path or an
         Airflow ``ObjectStoragePath`` (s3://, gs://, ...). Takes an
         :class:`~airflow_provider_wix.client.queries.EventQuery` or its arguments, as
-        :meth:`iter_event_pages` does. ``json.dumps`` per event over :meth:`iter_events` runs at about
-        half this speed (``make bench``, events_stream).
+        :meth:`iter_event_pages` does. It is about 1.4x as fast as ``json.dumps`` per event over
+        :meth:`iter_events` (``make bench``, events_stream, measures both), and on a plain client it
+        imports no Airflow.
         """
         from pathlib import Path
 

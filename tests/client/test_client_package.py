@@ -33,6 +33,27 @@ def test_using_the_client_does_not_load_airflow():
     assert loaded == "[]"
 
 
+def test_exporting_events_to_a_local_file_does_not_load_airflow(wix_emulator, tmp_path):
+    """``export_events`` is the fast path for an export of one's own: on a plain client it must not pay
+    for importing Airflow (about 2 s of CPU on its first call) to tell a local path from object storage."""
+    from airflow_provider_wix.emulator import MICROSOFT_PROVIDER_ID
+
+    cfg, state = wix_emulator.config, wix_emulator.state
+    state.create_connection(MICROSOFT_PROVIDER_ID, state.staff_schedules()[0].id)
+    target = tmp_path / "events.jsonl"
+    auth = f"ApiKeyAuth({cfg.api_key!r}, site_id={cfg.site_id!r})"
+    out = run_python(
+        "import sys\n"
+        "from airflow_provider_wix.client import ApiKeyAuth, ExternalCalendarsClient\n"
+        f"with ExternalCalendarsClient({auth}, {wix_emulator.url!r}) as c:\n"
+        f"    count = c.export_events({str(target)!r}, '2026-10-05T00:00:00Z', '2026-10-19T00:00:00Z')\n"
+        "print(count, sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))"
+    )
+    count, loaded = out.split(" ", 1)
+    assert int(count) == len(target.read_text().splitlines()) > 0
+    assert loaded == "[]"
+
+
 def test_importing_the_hook_does_not_load_requests():
     """DAG files import operators, which import the hook: parsing must not pay for requests/urllib3."""
     loaded = run_python(

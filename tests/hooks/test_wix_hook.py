@@ -67,7 +67,7 @@ def test_connection_from_env_json(wix_conn):
     assert [p["calendarType"] for p in hook.list_providers()] == ["GOOGLE", "I_CAL", "MICROSOFT"]
 
 
-def test_every_method_against_the_emulator(wix_conn):
+def test_every_method_against_the_emulator(wix_conn, tmp_path):
     hook = WixHook(retry=RetryPolicy(max_attempts=2))
     state, cfg = wix_conn.state, wix_conn.config
     schedules = [s.id for s in state.staff_schedules()]
@@ -100,6 +100,11 @@ def test_every_method_against_the_emulator(wix_conn):
     assert not isinstance(lazily, list)
     assert list(lazily) == events
     assert sum(len(p["events"]) for p in hook.iter_event_pages(FROM, TO, [schedules[0]], page_size=5)) == len(events)
+    # The fast path for an export of one's own (ListEventsOperator's): JSON Lines, page by page.
+    assert len(events) > 5  # several pages
+    target = tmp_path / "events.jsonl"
+    assert hook.export_events(str(target), FROM, TO, schedule_ids=[schedules[0]], page_size=5) == len(events)
+    assert [json.loads(line) for line in target.read_text().splitlines()] == events
 
     assert hook.disconnect(connection_id)["status"] == "DISCONNECTED"
     with pytest.raises(WixConnectionNotConnectedError):
