@@ -92,23 +92,20 @@ def get_stack(ctx: Context) -> Stack:
     """Start (once per run) the emulator and the Airflow topology; torn down by the runner at exit."""
     if "stack" in ctx.shared:
         return ctx.shared["stack"]  # type: ignore[no-any-return]
-    from tests.e2e.topology import AirflowTopology, postgres_database
+    from tests.e2e.topology import production_topology
 
     started = time.monotonic()
     exits = contextlib.ExitStack()
     ctx.cleanups.append(exits.close)
     emulator = exits.enter_context(EmulatorProcess("--seed", "11"))
-    database_url = exits.enter_context(postgres_database())
-    topology = AirflowTopology(
-        database_url=database_url,
-        dags_folder=BENCH_DIR / "dags",
-        extra_env={"AIRFLOW_CONN_WIX_DEFAULT": api_key_connection(emulator.url)},
+    topology = exits.enter_context(
+        production_topology(
+            BENCH_DIR / "dags", BENCH_DAGS[0], {"AIRFLOW_CONN_WIX_DEFAULT": api_key_connection(emulator.url)}
+        )
     )
-    exits.callback(topology.close)
-    topology.migrate()
-    topology.start("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
-    for dag_id in BENCH_DAGS:
+    for dag_id in BENCH_DAGS[1:]:
         topology.wait_for_dag(dag_id, timeout=180)
+    database_url = topology.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     stack = Stack(topology, emulator, database_url, time.monotonic() - started)
     ctx.shared["stack"] = stack
     return stack

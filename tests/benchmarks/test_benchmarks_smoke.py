@@ -7,6 +7,8 @@ against the minimum, no unexpected failures), never a speed: speed is what ``mak
 from __future__ import annotations
 
 import json
+import math
+import re
 import subprocess
 import sys
 
@@ -26,7 +28,11 @@ def _bench(tmp_path, *args: str) -> dict:
         timeout=900,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return json.loads(out.read_text())
+    results = json.loads(out.read_text())
+    for name in results["benchmarks"]:
+        assert f"\n== {name}: " in proc.stdout  # its table
+    assert re.search(r"^\d+ PASS, \d+ MISS; total \d+ s$", proc.stdout, re.MULTILINE), proc.stdout[-2000:]
+    return results
 
 
 def _rows(results: dict, name: str) -> dict[str, dict]:
@@ -73,6 +79,82 @@ def test_dag_parse_benchmark_compares_each_example_dag_with_its_peers(tmp_path):
         measured = [r for r in rows if r["metric"].strip() == metric]
         assert len(measured) == len(files) and all(r["verdict"] in ("PASS", "MISS") for r in measured)
     assert all(r["verdict"] == "PASS" for r in rows if r["metric"].strip() == "network use while parsing")
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def test_events_stream_benchmark_exports_the_same_events_through_every_variant(tmp_path):
+    # Runs the emulator and three child processes, no Airflow: seconds.
+    n = 2000
+    rows = _rows(_bench(tmp_path, "events_stream", "--events", str(n)), "events_stream")
+
+    bare = rows["bare requests loop (server-bound)"]
+    assert _positive(bare["values"]["events_per_s"])
+    compared = [
+        "iter_events, events discarded",
+        "bare loop -> json.dumps per event (naive)",
+        "iter_events -> json.dumps per event (hook/client + stdlib)",
+        "export_events vs the naive export",
+        "export_events vs iter_events -> json.dumps per event",
+    ]
+    assert all(_positive(rows[m]["values"]["ratio"]) for m in compared), [rows[m] for m in compared]
+    export = rows["export_events -> JSON Lines (client/hook; ListEventsOperator's path)"]
+    assert export["verdict"] in ("PASS", "MISS")
+    # Every variant exported the same events (the benchmark fails otherwise), at least the N asked for.
+    memory = next(r for m, r in rows.items() if m.startswith("peak RSS growth, iter_events N="))
+    assert memory["verdict"] in ("PASS", "MISS")
+    for child in ("iter_n", "iter_n10"):
+        assert memory["values"][child]["count"] >= n
+        assert memory["values"][child]["rss_delta"] >= 0
+
+
+@pytest.mark.slow
+def test_token_mints_benchmark_counts_the_requests_of_each_scenario(tmp_path):
+    # The last scenario runs the onboarding DAG with dag.test() and the API server app in a child process.
+    rows = _rows(_bench(tmp_path, "token_mints", "--quick"), "token_mints")
+
+    shared = rows["token mints, 300 calls / 8 threads"]
+    assert shared["values"]["mints"] == 1 and shared["verdict"] == "PASS"
+    short = next(r for m, r in rows.items() if m.startswith("token mints, token_ttl="))
+    assert short["values"]["mints"] >= 2 and short["values"]["windows"] >= 2  # the TTL expired at least once
+    assert short["verdict"] in ("PASS", "MISS")  # 0 early mints and 0 401s depend on timing: reported only
+    expired = rows["token mints, all tokens expire server-side mid-run"]
+    assert expired["values"]["mints"] == 2 and expired["values"]["resent"] == expired["values"]["http_401"]
+    hooks = rows["one onboarding, hook methods (one WixHook)"]
+    assert hooks["verdict"] == "PASS" and hooks["values"]["extra"] == {}
+    dag = rows["one onboarding, wix_calendar_onboarding DAG"]
+    assert dag["values"]["run"]["state"] == "success", dag["values"]["run"]
+    assert sum(dag["values"]["requests"].values()) >= 7 and dag["verdict"] in ("PASS", "MISS")
+    assert rows["  of which token mints"]["values"]["mints"] >= 1
+
+
+@pytest.mark.slow
+def test_wake_latency_and_triggerer_cost_benchmarks_run_on_one_topology(tmp_path):
+    # Both start from the same PostgreSQL + Celery topology (started once per run): one push and one
+    # polled onboarding; batches of two waiting sensors over 2 s windows.
+    results = _bench(tmp_path, "wake_latency", "triggerer_cost", "--runs", "1", "--sensors", "2", "--window", "2")
+
+    wake = results["benchmarks"]["wake_latency"]
+    assert wake["title"].startswith("callback -> sensor success, 1 + 1 onboardings")
+    assert len(wake["details"]["runs"]["push"]) == len(wake["details"]["runs"]["poll"]) == 1
+    # Each sensor woke the way its variant allows: by the callback's push, or (waiter deleted) by its poll.
+    assert wake["details"]["via"] == {"push": 1, "poll": 1}
+    rows = _rows(results, "wake_latency")
+    assert all(r["verdict"] in ("PASS", "MISS") for r in rows.values())
+    assert _positive(rows["push (poke_interval 300 s), p50"]["values"]["p50"])
+    assert _positive(rows["speed-up of push over a 5 s poll (p50)"]["values"]["speedup"])
+
+    cost = results["benchmarks"]["triggerer_cost"]
+    rows = _rows(results, "triggerer_cost")
+    for batch in ("warm_up", "poll_300", "poll_5"):
+        assert cost["details"][batch]["deferral_s"] > 0 and cost["details"][batch]["cpu_s"] >= 0
+    assert cost["details"]["poll_5"]["rss_deferred"] > 0
+    steady = rows["1,000 sensors at 300 s, steady state"]
+    assert steady["verdict"] in ("PASS", "MISS") and steady["values"]["cores"] >= 0
+    per_trigger = [r for m, r in rows.items() if m.startswith("RSS per waiting trigger")]
+    assert len(per_trigger) == 2 and all(r["verdict"] in ("PASS", "MISS") for r in per_trigger)
 
 
 def _results(finished: str, **benchmarks: list[tuple[str, str]]) -> dict:
