@@ -9,12 +9,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_wix.callback.state import FlowStatus
-from tests.conftest import API_SERVER_URL, REPO_ROOT
+from tests.conftest import API_SERVER_URL
 from tests.dashboard.site import build_site
 from tests.dashboard.test_dashboard_api import read_record
-
-#: Where the README's pictures go (taken by test_live_airflow_ui.py).
-SCREENSHOTS = REPO_ROOT / "docs" / "img"
 
 
 @pytest.fixture

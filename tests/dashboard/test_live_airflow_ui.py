@@ -6,11 +6,16 @@ triggers ``wix_calendar_onboarding`` from its form, finds the *Authorize calenda
 Airflow 3 shows it, and owners answer in their own browser; then the operator cancels a link on the
 dashboard. Each step asserts what its picture must show, so a broken page fails here instead of
 ending up in the README, and the words the provider logs are checked against the UI they describe.
+
+The pictures go to a temporary folder: a test run leaves the checkout as it was. Set
+``WIX_UPDATE_SCREENSHOTS=1`` to write them into docs/img instead (CONTRIBUTING.md, "Screenshots").
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -19,15 +24,41 @@ import requests
 
 from airflow_provider_wix.emulator.server import run_emulator
 from airflow_provider_wix.emulator.state import EmulatorConfig
-from tests.conftest import EXAMPLE_DAGS, CalendarOwner, wix_connection_json
+from tests.conftest import EXAMPLE_DAGS, REPO_ROOT, CalendarOwner, wix_connection_json
 from tests.dashboard.conftest import flow_seeder
 from tests.dashboard.site import build_site
-from tests.dashboard.test_dashboard_browser import SCREENSHOTS, open_dashboard
+from tests.dashboard.test_dashboard_browser import open_dashboard
 from tests.e2e.topology import AirflowTopology, production_topology
 
 pytestmark = pytest.mark.slow
 
 DAG_ID = "wix_calendar_onboarding"
+#: The README's pictures, rewritten only with WIX_UPDATE_SCREENSHOTS=1.
+DOCS_IMG = REPO_ROOT / "docs" / "img"
+PICTURES = (
+    "trigger-form.png",
+    "authorize-link.png",
+    "consent-page.png",
+    "landing-connected.png",
+    "landing-declined.png",
+    "successful-run.png",
+    "dashboard.png",
+)
+
+
+def _fingerprint(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Where the walkthrough's pictures go: pytest's temporary folder, or docs/img when asked for."""
+    if os.environ.get("WIX_UPDATE_SCREENSHOTS") == "1":
+        yield DOCS_IMG
+        return
+    before = _fingerprint(DOCS_IMG)
+    yield tmp_path_factory.mktemp("screenshots")
+    assert _fingerprint(DOCS_IMG) == before, "docs/img changed without WIX_UPDATE_SCREENSHOTS=1"
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +92,7 @@ def task_url(airflow: AirflowTopology, run_id: str, task_id: str) -> str:
     return f"{airflow.api_url}/dags/{DAG_ID}/runs/{quote(run_id)}/tasks/{task_id}"
 
 
-def trigger_from_the_form(browser: Any, airflow: AirflowTopology, staff_member: str) -> str:
+def trigger_from_the_form(browser: Any, airflow: AirflowTopology, staff_member: str, shots: Path) -> str:
     """DAG page → Trigger: check what the form tells a person, take its picture, trigger; the run id."""
     page = browser.new_page(viewport={"width": 1400, "height": 1900})
     try:
@@ -81,7 +112,7 @@ def trigger_from_the_form(browser: Any, airflow: AirflowTopology, staff_member: 
         assert "Google and Microsoft ask the owner to approve by a link" in text  # the provider, in words
         assert "Where to find it: the Wix calendars page of this Airflow" in text  # the schedule id hint
         page.wait_for_timeout(300)  # let the modal's opening animation settle
-        form.screenshot(path=str(SCREENSHOTS / "trigger-form.png"))
+        form.screenshot(path=str(shots / "trigger-form.png"))
 
         form.get_by_role("button", name="Trigger").click()
         page.wait_for_url(f"**/dags/{DAG_ID}/runs/**")
@@ -90,7 +121,7 @@ def trigger_from_the_form(browser: Any, airflow: AirflowTopology, staff_member: 
         page.close()
 
 
-def find_the_authorize_link(browser: Any, airflow: AirflowTopology, run_id: str) -> str:
+def find_the_authorize_link(browser: Any, airflow: AirflowTopology, run_id: str, shots: Path) -> str:
     """Where the connect task's log says the link is: its Details tab, under Extra Links."""
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     try:
@@ -101,13 +132,13 @@ def find_the_authorize_link(browser: Any, airflow: AirflowTopology, run_id: str)
         link.wait_for()
         assert page.get_by_role("heading", name="Extra Links").count() == 1
         page.wait_for_timeout(500)
-        page.screenshot(path=str(SCREENSHOTS / "authorize-link.png"))
+        page.screenshot(path=str(shots / "authorize-link.png"))
         return str(link.get_attribute("href"))
     finally:
         page.close()
 
 
-def owner_answers(browser: Any, airflow: AirflowTopology, consent_url: str, button: str, shot: str) -> str:
+def owner_answers(browser: Any, airflow: AirflowTopology, consent_url: str, button: str, shot: Path) -> str:
     """The calendar owner in their own browser: consent page, button, Airflow's landing page, reload."""
     context = browser.new_context(viewport={"width": 900, "height": 700})
     page = context.new_page()
@@ -115,11 +146,11 @@ def owner_answers(browser: Any, airflow: AirflowTopology, consent_url: str, butt
         page.goto(consent_url)
         page.get_by_role("button", name=button).wait_for()
         if button == "Allow":
-            page.screenshot(path=str(SCREENSHOTS / "consent-page.png"))
+            page.screenshot(path=str(shot.with_name("consent-page.png")))
         page.get_by_role("button", name=button).click()
         page.wait_for_url(f"{airflow.api_url}/wix/oauth/callback/**")
         landing = str(page.inner_text("body"))
-        page.screenshot(path=str(SCREENSHOTS / shot))
+        page.screenshot(path=str(shot))
         page.reload()  # a reload (or a restored tab) shows the same outcome, not "cannot be used"
         assert page.inner_text("body") == landing
         return landing
@@ -160,16 +191,16 @@ def write_variable_over_rest(airflow: AirflowTopology) -> Any:
     return write
 
 
-def test_walkthrough_in_the_airflow_ui(browser, airflow, emulator):
+def test_walkthrough_in_the_airflow_ui(browser, airflow, emulator, screenshots):
     schedules = [s.id for s in emulator.state.staff_schedules()[:3]]
     ada = staff_of(emulator, schedules[0])
     # A site with a schedule in every other state, seeded first: the API server caches Wix's lists.
     site = build_site(emulator, flow_seeder(write_variable_over_rest(airflow)))
 
     # 1. The trigger form; 2. the link, where Airflow 3.3 shows it and where the log says it is.
-    run_id = trigger_from_the_form(browser, airflow, ada["email"])
+    run_id = trigger_from_the_form(browser, airflow, ada["email"], screenshots)
     wait_for_owner(airflow, run_id)
-    consent_url = find_the_authorize_link(browser, airflow, run_id)
+    consent_url = find_the_authorize_link(browser, airflow, run_id, screenshots)
     assert consent_url == airflow.xcom(DAG_ID, run_id, "connect_by_oauth")
     logs = airflow.task_logs(DAG_ID)
     assert "open this task instance (Grid view: click this task), then its Details tab, under Extra Links" in logs
@@ -180,13 +211,13 @@ def test_walkthrough_in_the_airflow_ui(browser, airflow, emulator):
     assert f"Wix calendars dashboard: {airflow.api_url}/plugin/wix-calendars" in logs
 
     # 3. The owner allows; 4. another owner declines. Both pages survive a reload.
-    landing = owner_answers(browser, airflow, consent_url, "Allow", "landing-connected.png")
+    landing = owner_answers(browser, airflow, consent_url, "Allow", screenshots / "landing-connected.png")
     assert "Your Google calendar is connected" in landing
     assert f"Thank you, {ada['name']}." in landing
     declined_run = airflow.trigger(DAG_ID, {"schedule_id": schedules[1], "provider": "Microsoft"})
     wait_for_owner(airflow, declined_run)
     landing = owner_answers(
-        browser, airflow, pending_consent_url(emulator, schedules[1]), "Deny", "landing-declined.png"
+        browser, airflow, pending_consent_url(emulator, schedules[1]), "Deny", screenshots / "landing-declined.png"
     )
     assert "You declined the connection" in landing
     # A run given a schedule id (no staff member) waits for "the owner" of that schedule.
@@ -202,7 +233,7 @@ def test_walkthrough_in_the_airflow_ui(browser, airflow, emulator):
         page.wait_for_load_state("networkidle")
         page.wait_for_timeout(1000)
         assert "success" in page.inner_text("body").lower()
-        page.screenshot(path=str(SCREENSHOTS / "successful-run.png"))
+        page.screenshot(path=str(screenshots / "successful-run.png"))
     finally:
         page.close()
 
@@ -224,7 +255,7 @@ def test_walkthrough_in_the_airflow_ui(browser, airflow, emulator):
         assert badge(site.schedules["ERROR"]) == "Error"
         assert badge(site.schedules["expired"]) == "Link expired"
         page.wait_for_timeout(500)
-        page.screenshot(path=str(SCREENSHOTS / "dashboard.png"))
+        page.screenshot(path=str(screenshots / "dashboard.png"))
 
         row = frame.locator(f'tr[data-schedule="{schedules[2]}"]')
         row.get_by_role("button", name="Cancel").click()
@@ -243,3 +274,5 @@ def test_walkthrough_in_the_airflow_ui(browser, airflow, emulator):
     answer = requests.get(cancelled_consent_url, params={"decision": "allow"}, timeout=30)
     assert answer.status_code == 409, answer.text
     assert "withdrawn" in answer.text
+    # Every picture the README shows was taken (as PNG files) in this run.
+    assert all((screenshots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in PICTURES)
