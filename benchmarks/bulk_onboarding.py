@@ -77,9 +77,9 @@ def plan_owners(schedule_ids: list[str], seed: int = 20261201) -> dict[str, str]
 
 def minimum_calls(schedules: int, connected: int) -> int:
     """The Wix calls the run needs: List Providers, List Connections per 100 schedules, a link each,
-    per connected owner the sensor's Get Connection check and Update Sync Config (Microsoft), and the
-    owners' landing pages' look-ups of provider and staff names (once, then cached by the API server)."""
-    return 1 + math.ceil(schedules / 100) + schedules + 2 * connected + 2
+    and per connected owner the sensor's Get Connection check and Update Sync Config (Microsoft). The
+    owners' landing pages cost none: they name the provider and the owner from the flow record."""
+    return 1 + math.ceil(schedules / 100) + schedules + 2 * connected
 
 
 @dataclass

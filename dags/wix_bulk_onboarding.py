@@ -269,12 +269,12 @@ def wix_bulk_onboarding() -> None:
             assessment.append(row)
             if row["decision"] == "onboard":
                 row["map_index"] = len(to_onboard)
-                # The provider object rides along, so configure_sync checks its features without asking Wix again.
+                # The provider object rides along, so connect and configure_sync use it without asking Wix
+                # again, and the owner's landing page can name it.
                 provider = row.pop("provider_object")
                 to_onboard.append(
                     {
                         "schedule_id": schedule["schedule_id"],
-                        "provider_id": provider["id"],
                         "provider": provider,
                         "owner_name": schedule.get("name") or "",
                     }
@@ -288,11 +288,12 @@ def wix_bulk_onboarding() -> None:
         return to_onboard
 
     @task_group(group_id="onboard")
-    def onboard(schedule_id: str, provider_id: str, provider: dict[str, Any], owner_name: str) -> None:
+    def onboard(schedule_id: str, provider: dict[str, Any], owner_name: str) -> None:
         connect = ConnectByOAuthOperator(
             task_id="connect",
             schedule_id=schedule_id,
-            provider_id=provider_id,
+            provider=provider,
+            owner_name=owner_name,  # the owner's landing page greets them by it (from the flow record)
             notifier=OwnerInvitation(
                 to="{{ ti.xcom_pull(task_ids='assess_schedules', key='owner_emails')[wix_schedule_id] }}",
                 name="{{ ti.xcom_pull(task_ids='assess_schedules', key='owner_names')[wix_schedule_id] }}",

@@ -203,7 +203,8 @@ def wix_calendar_onboarding() -> None:
     connect_by_oauth = ConnectByOAuthOperator(
         task_id="connect_by_oauth",
         schedule_id=target["schedule_id"],
-        provider_id=provider["provider_id"],
+        provider=provider["provider"],  # the object, not only its id: no second lookup, and its name
+        owner_name=target["owner_name"],  # for the owner's landing page ("Thank you, Ada Lovelace.")
         retries=0,  # a retry would issue a second link; the owner may already hold the first
     )
     wait_for_callback = WixOAuthCallbackSensor(
@@ -347,8 +348,10 @@ def wix_calendar_onboarding() -> None:
 
 
 def _schedule_to_connect(params: Mapping[str, Any]) -> dict[str, str]:
-    """``{"schedule_id", "staff_member"}`` from the form: the schedule id, or a staff member resolved by
-    Query Staff Members (every staff member, service provider or not)."""
+    """``{"schedule_id", "staff_member", "owner_name"}`` from the form: the schedule id, or a staff member
+    resolved by Query Staff Members (every staff member, service provider or not). ``staff_member`` is
+    how logs and the summary name them (with the e-mail), ``owner_name`` how their landing page greets
+    them; both are empty for a schedule id."""
     from airflow_provider_wix.client.errors import WixInvalidRequestError
     from airflow_provider_wix.client.models import find_staff_member
     from airflow_provider_wix.client.validation import validate_guid
@@ -360,7 +363,8 @@ def _schedule_to_connect(params: Mapping[str, Any]) -> dict[str, str]:
         raise AirflowFailException("Fill in exactly one of: staff member (e-mail or name), schedule id.")
     try:
         if schedule_id:  # checked here rather than by a regex in the form, so a typo gets a sentence
-            return {"schedule_id": validate_guid(schedule_id, "The Wix schedule id"), "staff_member": ""}
+            schedule_id = validate_guid(schedule_id, "The Wix schedule id")
+            return {"schedule_id": schedule_id, "staff_member": "", "owner_name": ""}
         member = find_staff_member(WixHook().query_staff_members(service_providers=None), who)
     except WixInvalidRequestError as exc:
         raise AirflowFailException(str(exc)) from None
@@ -369,7 +373,7 @@ def _schedule_to_connect(params: Mapping[str, Any]) -> dict[str, str]:
     if not member.service_provider:
         log.warning("%s does not provide services in Wix Bookings; connecting their schedule anyway", member.label)
     log.info("%r is %s; their schedule is %s", who, member.label, member.schedule_id)
-    return {"schedule_id": member.schedule_id, "staff_member": member.label}
+    return {"schedule_id": member.schedule_id, "staff_member": member.label, "owner_name": member.name}
 
 
 def _calendars_to_import(provider: dict[str, Any], connection_id: str, wanted: list[str]) -> str | list[str]:

@@ -147,6 +147,11 @@ class FlowRecord:
     secret. A consumed record is the non-secret outcome the route shows again when the owner reloads
     the page; every record is deleted once ``expires_at`` has passed.
 
+    ``provider_name`` and ``owner_name`` are what the owner's landing page calls the calendar and
+    the owner ("Google", "Ada Lovelace"), as the connect task knew them; the anonymous callback route
+    shows them without asking Wix. A record of an older version has neither (``None``): the page then
+    says "calendar" and "Thank you." without a name.
+
     ``secret_redirect_url`` (the redirect URL sent to Wix, which holds the raw state) is the only
     secret field: it never appears in ``repr``, event payloads or logs, and Airflow's Variable API
     shows it as ``***`` because its name contains "secret".
@@ -168,6 +173,8 @@ class FlowRecord:
     existing_connection_ids: list[str] | None = field(default=None)
     cancelled_by: str | None = None
     consumed_at: str | None = None
+    provider_name: str | None = None
+    owner_name: str | None = None
     secret_redirect_url: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -182,6 +189,8 @@ class FlowRecord:
         provider_id: str,
         ttl: timedelta,
         redirect_url: str | None = None,
+        provider_name: str | None = None,
+        owner_name: str | None = None,
         now: datetime | None = None,
     ) -> FlowRecord:
         now = now or utcnow()
@@ -194,6 +203,8 @@ class FlowRecord:
             provider_id=provider_id,
             issued_at=now.isoformat(),
             expires_at=(now + ttl).isoformat(),
+            provider_name=provider_name or None,
+            owner_name=owner_name or None,
             secret_redirect_url=redirect_url,
         )
 

@@ -24,6 +24,13 @@ if TYPE_CHECKING:
 
 #: How calendar types read in the table.
 CALENDAR_TYPE_NAMES = {"GOOGLE": "Google", "MICROSOFT": "Microsoft", "I_CAL": "Apple", "APPLE": "Apple"}
+#: A row's provider when neither Wix's connection nor the flow record names it.
+UNKNOWN_PROVIDER = "unknown provider"
+
+
+def provider_display_name(provider: Mapping[str, Any]) -> str:
+    """A provider as pages name it: "Google" by its calendar type, else its name, else its id."""
+    return CALENDAR_TYPE_NAMES.get(str(provider.get("calendarType")), str(provider.get("name") or provider.get("id")))
 
 
 class RowStatus(str, Enum):
@@ -242,7 +249,7 @@ def build_rows(
         rows.append(
             DashboardRow(
                 schedule_id=schedule_id,
-                owner=owner_names.get(schedule_id),
+                owner=(record.owner_name if record else None) or owner_names.get(schedule_id),
                 provider=provider,
                 status=status,
                 detail=detail,
@@ -266,8 +273,10 @@ def _provider_label(record: FlowRecord | None, connection: CalendarConnection | 
     if connection is not None and connection.get("calendarType"):
         kind = str(connection["calendarType"])
         return CALENDAR_TYPE_NAMES.get(kind, kind.title())
+    if record is not None and record.provider_name:
+        return record.provider_name
     provider_id = (record.provider_id if record else None) or (connection or {}).get("providerId")
-    return names.get(provider_id or "", "unknown provider")
+    return names.get(provider_id or "", UNKNOWN_PROVIDER)
 
 
 def count_rows(rows: Sequence[DashboardRow]) -> dict[str, int]:

@@ -2,8 +2,10 @@
 
 Flow records are Airflow Variables (read through the ORM, like the callback route); connections and
 providers come from Wix through :class:`~airflow_provider_wix.hooks.wix.WixHook`, cached for a short
-while so that a page view costs at most one List Connections call and many viewers share it. All of
-it is blocking I/O: the routes call it from FastAPI's threadpool, never on the event loop.
+while so that a page view costs at most one List Connections call and many viewers share it. The
+names of providers and owners come from the flow records; Wix's lists only fill in rows no record
+names. All of it is blocking I/O: the routes call it from FastAPI's threadpool, never on the event
+loop.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from airflow_provider_wix.callback.state import FLOW_KEY_PREFIX, FlowRecord, flow_key
-from airflow_provider_wix.dashboard.rows import CALENDAR_TYPE_NAMES, FlowEntry
+from airflow_provider_wix.dashboard.rows import FlowEntry, provider_display_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -177,16 +179,15 @@ def wix_connections(wix_conn_id: str) -> tuple[list[CalendarConnection], str | N
 
 
 def provider_names(wix_conn_id: str) -> dict[str, str]:
-    """Provider id → a short name ("Google"), for rows whose connection is not known yet."""
+    """Provider id → a short name ("Google"), for dashboard rows neither a connection nor a flow record names.
+
+    Only the dashboard (behind Airflow's login) asks; the owners' landing page reads the flow record.
+    """
 
     def fetch() -> dict[str, str]:
         hook = _hook(wix_conn_id)
         try:
-            return {
-                str(p["id"]): CALENDAR_TYPE_NAMES.get(str(p.get("calendarType")), str(p.get("name") or p["id"]))
-                for p in hook.list_providers()
-                if p.get("id")
-            }
+            return {str(p["id"]): provider_display_name(p) for p in hook.list_providers() if p.get("id")}
         finally:
             hook.close()
 
@@ -195,7 +196,10 @@ def provider_names(wix_conn_id: str) -> dict[str, str]:
 
 
 def owner_names(wix_conn_id: str) -> dict[str, str]:
-    """Schedule id → the staff member's name (Query Staff Members, cached); empty if Wix cannot say."""
+    """Schedule id → the staff member's name (Query Staff Members, cached); empty if Wix cannot say.
+
+    For dashboard rows whose flow record names no owner (or that have no record); never for the owners' pages.
+    """
 
     def fetch() -> dict[str, str]:
         hook = _hook(wix_conn_id)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from airflow_provider_wix.client.models import Provider
     from airflow_provider_wix.hooks.wix import WixHook
 
-__all__ = ["WixBaseOperator", "WixHookMixin", "fail_fast_on_invalid_input"]
+__all__ = ["WixBaseOperator", "WixHookMixin", "fail_fast_on_invalid_input", "require_connect_method"]
 
 
 @contextmanager
@@ -94,16 +94,21 @@ class WixBaseOperator(WixHookMixin, BaseOperator):
         A provider that connects otherwise fails the task without retries and names the right operator.
         """
         from airflow_provider_wix.client.models import find_provider
-        from airflow_provider_wix.version_compat import AirflowFailException
 
         provider = find_provider(self.hook.list_providers(), key)
-        if method is None:
-            return provider
-        methods = (provider.get("features") or {}).get("connectMethods") or []
-        if method not in methods:
-            other = "ConnectByCredentialsOperator" if method == "OAUTH" else "ConnectByOAuthOperator"
-            raise AirflowFailException(
-                f"{provider.get('name', key)} cannot be connected by {method} "
-                f"(it supports {', '.join(methods) or 'no connect method'}); use {other} for it."
-            )
+        if method is not None:
+            require_connect_method(provider, method, key)
         return provider
+
+
+def require_connect_method(provider: Provider, method: str, key: str | None = None) -> None:
+    """Fail the task without retries (naming the right operator) unless ``provider`` connects by ``method``."""
+    from airflow_provider_wix.version_compat import AirflowFailException
+
+    methods = (provider.get("features") or {}).get("connectMethods") or []
+    if method not in methods:
+        other = "ConnectByCredentialsOperator" if method == "OAUTH" else "ConnectByOAuthOperator"
+        raise AirflowFailException(
+            f"{provider.get('name', key or provider.get('id'))} cannot be connected by {method} "
+            f"(it supports {', '.join(methods) or 'no connect method'}); use {other} for it."
+        )

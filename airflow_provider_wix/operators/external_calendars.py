@@ -51,7 +51,12 @@ class ConnectByOAuthOperator(WixBaseOperator):
     :param schedule_id: The Wix schedule to connect (templated).
     :param provider_id: The provider's id from List Providers (templated).
     :param provider: Instead of ``provider_id``: a calendar type or name such as ``"GOOGLE"``,
-        ``"MICROSOFT"`` or ``"Google Calendar"``, resolved through List Providers (templated).
+        ``"MICROSOFT"`` or ``"Google Calendar"``, resolved through List Providers, or the provider
+        object itself as List Providers returned it (e.g. an upstream task's XCom: no call) (templated).
+    :param owner_name: The calendar owner's name, for the page the owner lands on after answering
+        ("Thank you, Ada Lovelace."); empty: no name (templated). With ``provider`` given (not only an
+        id), that page also names the calendar ("Your Google calendar is connected"). Both are kept in
+        the flow record, so the callback route shows them without asking Wix.
     :param redirect_url: Send the owner somewhere else than Airflow's callback route. No state is
         issued then, so the sensor needs ``detect_via_api=True``.
     :param notifier: Notifier(s) called with the ``oauth_url`` (and ``wix_schedule_id``) added to
@@ -62,7 +67,14 @@ class ConnectByOAuthOperator(WixBaseOperator):
     :param wix_conn_id: The Airflow connection to Wix (templated).
     """
 
-    template_fields: Sequence[str] = ("schedule_id", "provider_id", "provider", "redirect_url", "wix_conn_id")
+    template_fields: Sequence[str] = (
+        "schedule_id",
+        "provider_id",
+        "provider",
+        "owner_name",
+        "redirect_url",
+        "wix_conn_id",
+    )
     operator_extra_links = (WixAuthorizeCalendarLink(),)
 
     def __init__(
@@ -70,7 +82,8 @@ class ConnectByOAuthOperator(WixBaseOperator):
         *,
         schedule_id: str,
         provider_id: str | None = None,
-        provider: str | None = None,
+        provider: str | Mapping[str, Any] | None = None,
+        owner_name: str | None = None,
         redirect_url: str | None = None,
         notifier: BaseNotifier | Sequence[BaseNotifier] | None = None,
         state_ttl: timedelta = timedelta(days=7),
@@ -84,6 +97,7 @@ class ConnectByOAuthOperator(WixBaseOperator):
         self.schedule_id = schedule_id
         self.provider_id = provider_id
         self.provider = provider
+        self.owner_name = owner_name
         self.redirect_url = redirect_url
         if notifier is None:
             self.notifiers: list[BaseNotifier] = []
@@ -107,6 +121,8 @@ class ConnectByOAuthOperator(WixBaseOperator):
         from airflow_provider_wix.callback.store import discard_flow
         from airflow_provider_wix.client.models import ConnectMethod
         from airflow_provider_wix.client.validation import validate_guid, validate_http_url
+        from airflow_provider_wix.dashboard.rows import provider_display_name
+        from airflow_provider_wix.operators.base import require_connect_method
 
         schedule_id = validate_guid(self.schedule_id, "schedule_id")
         hook = self.hook
@@ -119,17 +135,29 @@ class ConnectByOAuthOperator(WixBaseOperator):
             redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
         else:
             redirect_url = validate_http_url(self.redirect_url, "redirect_url")
-        if self.provider is not None:
-            # Fails (no retries) for a provider that connects otherwise, e.g. Apple by credentials.
-            provider_id = self.resolve_provider(self.provider, method=ConnectMethod.OAUTH.value)["id"]
+        # Fails (no retries) for a provider that connects otherwise, e.g. Apple by credentials.
+        provider: Provider | None = None
+        if isinstance(self.provider, Mapping):
+            provider = cast("Provider", self.provider)  # already looked up upstream: no call
+            if "features" in provider:
+                require_connect_method(provider, ConnectMethod.OAUTH.value)
+            provider_id = validate_guid(str(provider.get("id") or ""), "provider['id']")
+        elif self.provider is not None:
+            provider = self.resolve_provider(str(self.provider), method=ConnectMethod.OAUTH.value)
+            provider_id = provider["id"]
         else:
             provider_id = validate_guid(str(self.provider_id), "provider_id")
+        # What the owner's landing page calls the calendar and the owner (never a secret: names only).
+        names = {
+            "provider_name": provider_display_name(provider) if provider is not None else None,
+            "owner_name": as_optional_text(self.owner_name),
+        }
 
         ti = context["ti"]
         flow_id: str | None = None
         if state is not None:
             flow_id = state_digest(state)
-            self._save_flow(hook, ti, flow_id, redirect_url, schedule_id, provider_id)
+            self._save_flow(hook, ti, flow_id, redirect_url, schedule_id, provider_id, names)
         try:
             oauth_url = hook.connect_by_oauth(provider_id, schedule_id, redirect_url)
         except BaseException:
@@ -146,7 +174,14 @@ class ConnectByOAuthOperator(WixBaseOperator):
         return oauth_url
 
     def _save_flow(
-        self, hook: WixHook, ti: Any, flow_id: str, redirect_url: str, schedule_id: str, provider_id: str
+        self,
+        hook: WixHook,
+        ti: Any,
+        flow_id: str,
+        redirect_url: str,
+        schedule_id: str,
+        provider_id: str,
+        names: Mapping[str, str | None],
     ) -> None:
         """Store the flow record, with the redirect URL (the state) in its masked secret field."""
         from airflow_provider_wix.callback.state import FlowRecord
@@ -161,6 +196,8 @@ class ConnectByOAuthOperator(WixBaseOperator):
             provider_id=provider_id,
             ttl=self.state_ttl,
             redirect_url=redirect_url,
+            provider_name=names["provider_name"],
+            owner_name=names["owner_name"],
         )
         if self.detect_via_api:
             existing = hook.list_connections(schedule_ids=[schedule_id])

@@ -131,15 +131,12 @@ def oauth_callback(state: str, request: Request) -> Response:
 
 
 def _outcome_page(record: FlowRecord) -> OwnerPage:
-    """Name the provider and the owner where Wix tells (cached lists); the page does without otherwise."""
-    from airflow_provider_wix.dashboard.sources import configured_wix_conn_id, owner_names, provider_names
+    """Name the provider and the owner as the connect task recorded them; without them, the page does without.
 
-    conn_id = configured_wix_conn_id()
-    return outcome_page(
-        record,
-        provider=provider_names(conn_id).get(record.provider_id),
-        owner=owner_names(conn_id).get(record.schedule_id),
-    )
+    Never asks Wix: this route is anonymous, and a Wix call here would cost the API server a token
+    and count against the site's rate limit for every owner who answers.
+    """
+    return outcome_page(record, provider=record.provider_name, owner=record.owner_name)
 
 
 def _parse_outcome(request: Request) -> tuple[str | None, OAuthCallbackError | None]:

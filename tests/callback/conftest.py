@@ -66,6 +66,7 @@ def issue_flow(airflow_db: Any) -> Iterator[Callable[..., str]]:
             "map_index": -1,
             "schedule_id": SCHEDULE_ID,
             "provider_id": PROVIDER_ID,
+            "provider_name": "Microsoft",  # what the operator records from the provider object
             "ttl": ttl,
             **overrides,
         }

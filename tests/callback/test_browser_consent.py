@@ -27,11 +27,10 @@ def _oauth_url(emulator: Any, state: str, schedule_id: str) -> str:
 def test_owner_clicks_through_consent_in_a_browser(
     browser, airflow_api_server, wix_conn, issue_flow, tmp_path, button, heading
 ):
-    from airflow_provider_wix.dashboard.sources import clear_caches
-
-    clear_caches()  # Wix's provider and staff lists are cached by the API server; this is a fresh site
-    schedule_id = wix_conn.state.staff_schedules()[0].id
-    state = issue_flow(schedule_id=schedule_id)
+    owner = wix_conn.state.staff_schedules()[0]
+    schedule_id = owner.id
+    # As ConnectByOAuthOperator records them: the page names the provider and the owner from the record.
+    state = issue_flow(schedule_id=schedule_id, owner_name=owner.owner_name)
     page = browser.new_page()
     try:
         page.goto(_oauth_url(wix_conn, state, schedule_id))
@@ -39,9 +38,8 @@ def test_owner_clicks_through_consent_in_a_browser(
         page.get_by_role("button", name=button).click()
         page.wait_for_url(f"{API_SERVER_URL}{CALLBACK_PATH}*")
         assert page.get_by_role("heading").inner_text().startswith(heading)
-        if button == "Allow":  # the owner is greeted by the name Wix's staff list gives
-            owner = wix_conn.state.staff_schedules()[0].owner_name
-            assert f"Thank you, {owner}." in page.content()
+        if button == "Allow":  # the owner is greeted by the name the flow record carries
+            assert f"Thank you, {owner.owner_name}." in page.content()
         landed = page.inner_text("body")
         recorded = read_flow(state)
         # The owner reloads, before and after the sensor consumed the answer: the same page, nothing recorded twice.

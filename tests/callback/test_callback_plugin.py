@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 from datetime import timedelta
 from typing import Any
@@ -63,6 +64,44 @@ def test_json_clients_get_json(api, issue_flow):
         "scheduleId": SCHEDULE_ID,
         "connectionId": CONNECTION_ID,
     }
+
+
+@pytest.mark.parametrize(
+    ("names", "heading", "thanks"),
+    [
+        # What ConnectByOAuthOperator records when it knows the provider object and the owner's name.
+        (
+            {"provider_name": "Microsoft", "owner_name": "Ada Lovelace"},
+            "Your Microsoft calendar is connected",
+            "Thank you, Ada Lovelace.",
+        ),
+        # A record an older version saved, without those fields: still a page, in neutral words.
+        (None, "Your calendar is connected", "Thank you. Wix"),
+    ],
+    ids=["named", "older-record"],
+)
+def test_the_owner_page_asks_wix_nothing(api, wix_conn, issue_flow, names, heading, thanks):
+    """Issue 12: the anonymous route named provider and owner through Wix look-ups (List Providers,
+    Query Staff Members, and a token for the API server): extra calls against the site's rate limit
+    for every owner who answers. The names come from the flow record now; Wix is not asked at all."""
+    from airflow_provider_wix.dashboard.sources import clear_caches
+
+    clear_caches()  # nothing cached: a route that looked names up would have to ask Wix now
+    state = issue_flow(**(names or {}))
+    if names is None:
+        record = read_flow(state)
+        assert record is not None
+        older = {k: v for k, v in json.loads(record.to_json()).items() if k not in ("provider_name", "owner_name")}
+        write_variable(flow_key(state_digest(state)), json.dumps(older))
+    wix_conn.state.clear_request_log()
+
+    page = api.get(f"/wix/oauth/callback/{state}", params={"connectionId": CONNECTION_ID})
+    reload = api.get(f"/wix/oauth/callback/{state}", params={"connectionId": CONNECTION_ID})
+
+    assert [e["route"] for e in wix_conn.state.request_log()] == []
+    assert page.status_code == 200 and reload.text == page.text
+    assert f"<h1>{heading}</h1>" in page.text
+    assert thanks in page.text
 
 
 @pytest.mark.parametrize(

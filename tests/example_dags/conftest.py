@@ -67,6 +67,7 @@ class CalendarOwners:
             "decision": decision,
             "status_code": response.status_code,
             "callback_url": response.url,
+            "page": response.text,  # the page the owner lands on
         }
 
     def __enter__(self) -> CalendarOwners:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("short_polls")
 def test_each_owner_gets_their_own_outcome(wix_conn, calendar_owners, tmp_path, capfd):
     from airflow_provider_wix.dashboard.sources import clear_caches
 
-    clear_caches()  # the API server caches Wix's provider and staff lists; this is a fresh site
+    clear_caches()  # nothing cached: an owner's landing page that asked Wix would show in the request log
     state = wix_conn.state
     allows, declines, silent, healthy, revoked = (s.id for s in state.staff_schedules()[:5])
     state.create_connection(GOOGLE_PROVIDER_ID, healthy, status="SYNCED")
@@ -95,16 +95,19 @@ def test_each_owner_gets_their_own_outcome(wix_conn, calendar_owners, tmp_path, 
     # Exactly the calls the API needs: one List Providers and one List Connections for the whole run,
     # Connect By OAuth per link, Get Connection per connected owner (the sensor's check) and Update Sync
     # Config where the provider allows it (Microsoft; Google keeps its own). No look-up is repeated.
-    # The owners' landing pages name the provider and the owner: the API server looks both up once
-    # (List Providers, Query Staff Members) and caches them for every page.
+    # The owners' landing pages name the provider (and the owner, where the list names one) from the
+    # flow record: the anonymous callback route asks Wix nothing.
     wix_calls = [r["route"] for r in state.request_log()]
     assert sorted(wix_calls) == sorted(
         ["list_providers", "list_connections"]
         + ["connect_by_oauth"] * 4
         + ["get_connection"] * 2
         + ["update_sync_config"]
-        + ["list_providers", "query_staff_members"]
     )
+    pages = {a["schedule_id"]: a["page"] for a in owners.answered.values()}
+    assert "<h1>Your Google calendar is connected</h1>" in pages[allows]
+    assert "<h1>You declined the connection</h1>" in pages[declines]
+    assert "not to share your Microsoft calendar" in pages[declines]
 
     group_states = {k: v for k, v in states.items() if k.startswith("onboard.")}
     assert sorted(v for k, v in group_states.items() if k.startswith("onboard.wait_for_owner")) == [

@@ -28,7 +28,7 @@ def staff_by_name(emulator: Any) -> dict[str, dict[str, Any]]:
 def test_form_resolves_a_staff_member(wix_conn, calendar_owners, field):
     maria = staff_by_name(wix_conn)["Maria Garcia"]
     who = maria["email"].upper() if field == "email" else "  maria   garcia "
-    with calendar_owners({maria["scheduleId"]: "allow"}):
+    with calendar_owners({maria["scheduleId"]: "allow"}) as owners:
         dag_run = run_dag("wix_calendar_onboarding", conf={"staff_member": who, "provider": "Google", "days_ahead": 1})
 
     assert dag_run.state == "success", task_states(dag_run)
@@ -36,6 +36,13 @@ def test_form_resolves_a_staff_member(wix_conn, calendar_owners, field):
     assert summary["schedule_id"] == maria["scheduleId"]
     assert summary["staff_member"] == "Maria Garcia <maria.garcia@example.com>"
     assert wix_conn.state.connection(summary["connection"]["id"])["scheduleId"] == maria["scheduleId"]
+    # Her landing page names her and her calendar from the flow record: the one Query Staff Members
+    # (the form) and the one List Providers (resolve_provider) are the run's; the page asked Wix nothing.
+    (answer,) = owners.answered.values()
+    assert "<h1>Your Google calendar is connected</h1>" in answer["page"]
+    assert "Thank you, Maria Garcia." in answer["page"]
+    routes = [e["route"] for e in wix_conn.state.request_log()]
+    assert (routes.count("query_staff_members"), routes.count("list_providers")) == (1, 1)
 
 
 @pytest.mark.parametrize(
