@@ -51,6 +51,12 @@ MINIMUM = {
     "update_sync_config": 1,
     "list_events": 1,
 }
+# The example DAG needs one call more: its list_connections task (List Connections for the schedule)
+# checks that the new connection is the schedule's, warns when the schedule has another one (Wix
+# advises one external calendar per schedule) and serves the Apple (credentials) branch too. The
+# owner's landing page costs none (it names provider and owner from the flow record), and the
+# trigger that waits for SYNCED uses the tasks' shared app token: one mint for the whole run.
+DAG_MINIMUM = {**MINIMUM, "list_connections": 1}
 
 
 def _hammer(client: Any, calls: int, *, pace: float = 0.0) -> list[float]:
@@ -97,9 +103,9 @@ def _by_route(log: list[dict[str, Any]]) -> Counter[str]:
     return Counter(str(e["route"]) for e in log)
 
 
-def _extras(counts: Counter[str]) -> dict[str, int]:
-    routes = set(counts) | set(MINIMUM)
-    return {r: counts.get(r, 0) - MINIMUM.get(r, 0) for r in sorted(routes) if counts.get(r, 0) != MINIMUM.get(r, 0)}
+def _extras(counts: Counter[str], minimum: dict[str, int] = MINIMUM) -> dict[str, int]:
+    routes = set(counts) | set(minimum)
+    return {r: counts.get(r, 0) - minimum.get(r, 0) for r in sorted(routes) if counts.get(r, 0) != minimum.get(r, 0)}
 
 
 def _describe(extras: dict[str, int]) -> str:
@@ -285,15 +291,15 @@ def run(ctx: Context) -> Result:
                 env=env_dag,
             )
             counts = _by_route(emu.requests_log())
-            total = sum(counts.values())
-            extras = _extras(counts)
+            total, dag_minimum = sum(counts.values()), sum(DAG_MINIMUM.values())
+            extras = _extras(counts, DAG_MINIMUM)
             ok_run = dag_run.get("state") == "success"
             result.add(
                 Row(
                     "one onboarding, wix_calendar_onboarding DAG",
                     f"{total} requests",
-                    f"{minimum} minimum",
-                    fmt_ratio(ratio(total, minimum)),
+                    f"{dag_minimum} minimum",
+                    fmt_ratio(ratio(total, dag_minimum)),
                     "= minimum",
                     verdict(ok_run and not extras),
                     values={"requests": dict(counts), "extra": extras, "run": dag_run},

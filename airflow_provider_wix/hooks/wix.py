@@ -150,7 +150,13 @@ def _in_task_process() -> bool:
     return hasattr(task_runner, "SUPERVISOR_COMMS")
 
 
-def _token_store_for(conn: Any) -> VariableTokenStore | None:
+def token_store_for(conn: Any) -> VariableTokenStore | None:
+    """Where the processes of a Task SDK deployment (tasks, the triggerer) share a Wix app token.
+
+    ``None`` outside them (e.g. the API server) or for an API key. In the triggerer, call the client
+    through ``asgiref.sync.sync_to_async`` (not a bare thread), so the store's Variable reads and writes
+    travel over the triggerer's supervisor channel the way Airflow supports.
+    """
     extras: Mapping[str, Any] = getattr(conn, "extra_dejson", None) or {}
     if (_extra(extras, "auth_type") or "api_key").lower() != "oauth_app" or not _in_task_process():
         return None
@@ -306,18 +312,20 @@ class WixHook(BaseHook):
         Usable without a hook instance, e.g. in a trigger with ``await BaseHook.aget_connection(...)``.
         ``shared=True`` returns one long-lived client per distinct connection in this process (its
         session is never closed, ``close()`` on it is harmless), so many triggers polling through the
-        same connection share pooled sockets and a single app token.
+        same connection share pooled sockets and a single app token. ``token_store`` (see
+        :func:`token_store_for`) also shares that token with other processes, e.g. the tasks.
         """
         from airflow_provider_wix.client import DEFAULT_TIMEOUT
 
         if shared:
-            key = _fingerprint(conn, timeout, retry)
+            key = (*_fingerprint(conn, timeout, retry), getattr(token_store, "key", None))
             with _SHARED_LOCK:
                 client = _SHARED_CLIENTS.get(key)
                 if client is None:
                     import requests
 
-                    client = cls._build(conn, timeout or DEFAULT_TIMEOUT, retry, session=requests.Session())
+                    session = requests.Session()
+                    client = cls._build(conn, timeout or DEFAULT_TIMEOUT, retry, session, token_store)
                     _SHARED_CLIENTS[key] = client
                 return client
         return cls._build(conn, timeout or DEFAULT_TIMEOUT, retry, token_store=token_store)
@@ -342,7 +350,7 @@ class WixHook(BaseHook):
         conn = self.airflow_connection
         # In a task, share the app token with the run's other tasks: one token per expiry window.
         return self.client_from_connection(
-            conn, timeout=self.timeout, retry=self.retry, token_store=_token_store_for(conn)
+            conn, timeout=self.timeout, retry=self.retry, token_store=token_store_for(conn)
         )
 
     @cached_property

@@ -1,7 +1,8 @@
 """Triggers that wait, in the triggerer, for a Wix onboarding to progress.
 
-They hold no worker slot and do no blocking I/O on the event loop: Variable reads go through
-``sync_to_async`` and Wix calls run in a thread. The OAuth callback normally wakes the task
+They hold no worker slot and do no blocking I/O on the event loop: Variable reads and Wix calls go
+through ``sync_to_async`` (a thread whose Task SDK calls Airflow routes back over the triggerer's
+supervisor channel). The OAuth callback normally wakes the task
 directly (see :mod:`airflow_provider_wix.callback.wake`), so the callback trigger's poll is only a
 rare safety net; its first check runs at once, which closes the race with a callback that arrived
 while the task was deferring.
@@ -12,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_wix.hooks import DEFAULT_WIX_CONN_ID
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
 
     from airflow_provider_wix.client import ExternalCalendarsClient
 
@@ -27,19 +28,38 @@ if TYPE_CHECKING:
 _OAUTH_CALLBACK_CLASSPATH = "airflow_provider_wix.triggers.external_calendars.WixOAuthCallbackTrigger"
 _CONNECTION_STATUS_CLASSPATH = "airflow_provider_wix.triggers.external_calendars.WixConnectionStatusTrigger"
 
+T = TypeVar("T")
+
 
 async def _client_for(wix_conn_id: str) -> ExternalCalendarsClient:
     """The triggerer's client for the Airflow connection, fetched with the async (non-blocking) API.
 
     Shared per connection within the triggerer process: a thousand waiting triggers then hold one
-    HTTP session and, with Wix app OAuth, mint one access token per expiry window between them.
+    HTTP session. With Wix app OAuth it also shares the tasks' access token (the Variable of
+    :class:`~airflow_provider_wix.hooks.wix.VariableTokenStore`): the triggerer adopts the token a task
+    minted, or leaves the one it minted for the tasks, so a run mints one per expiry window in all.
+    Call it through :func:`_in_thread`, which is what makes those Variable calls safe here.
     """
     from airflow.sdk import BaseHook
 
-    from airflow_provider_wix.hooks.wix import WixHook
+    from airflow_provider_wix.hooks.wix import WixHook, token_store_for
 
     connection = await BaseHook.aget_connection(wix_conn_id)
-    return WixHook.client_from_connection(connection, shared=True)
+    return WixHook.client_from_connection(connection, shared=True, token_store=token_store_for(connection))
+
+
+async def _in_thread(func: Callable[..., T], *args: Any) -> T:
+    """Run a blocking Wix call off the event loop, in a thread from which Task SDK calls are safe.
+
+    The call may read or write the shared token's Variable. From a bare thread (``asyncio.to_thread``)
+    Airflow 3.1's trigger runner would answer that on a new event loop, racing the runner's own reads
+    of its supervisor channel; ``sync_to_async`` marks the thread so that the Task SDK's
+    ``async_to_sync`` runs the request on the triggerer's loop. ``thread_sensitive=False``: triggers
+    do not queue behind each other's Wix calls in one thread.
+    """
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(func, thread_sensitive=False)(*args)
 
 
 def _describe_failure(what: str, err: Exception) -> str:
@@ -238,7 +258,7 @@ class WixOAuthCallbackTrigger(_ResumingTrigger):
             if self.detect_via_api:
                 try:
                     client = client or await _client_for(self.wix_conn_id)
-                    new_id = await asyncio.to_thread(self._find_new_connection, client)
+                    new_id = await _in_thread(self._find_new_connection, client)
                 except Exception as err:  # already retried by the client: report, let task retries decide
                     yield TriggerEvent({"status": "error", "message": _describe_failure("detect_via_api", err)})
                     return
@@ -314,7 +334,7 @@ class WixConnectionStatusTrigger(_ResumingTrigger):
         while True:
             try:
                 client = client or await _client_for(self.wix_conn_id)
-                connection = await asyncio.to_thread(client.get_connection, self.connection_id)
+                connection = await _in_thread(client.get_connection, self.connection_id)
             except Exception as err:  # already retried by the client: report, let task retries decide
                 yield TriggerEvent({"status": "error", "message": _describe_failure("get_connection", err)})
                 return

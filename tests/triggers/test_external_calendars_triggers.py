@@ -216,3 +216,26 @@ def test_callback_trigger_cancelled_while_still_pending_is_a_real_cancellation(m
     _publish(monkeypatch, token, _record())
     trigger = WixOAuthCallbackTrigger(state_digest=state_digest(token), poll_interval=3600)
     assert asyncio.run(_cancel_while_waiting(trigger, lambda: None)) == ["cancelled"]
+
+
+def test_wix_calls_run_where_task_sdk_calls_reach_the_triggerers_own_loop():
+    """A trigger's Wix call may read or write the shared token's Variable. Airflow 3.1's trigger runner
+    answers such a Task SDK call with ``async_to_sync(asend)``: from a thread of ``_in_thread`` that
+    runs on the triggerer's loop, which owns the supervisor channel; from a bare ``asyncio.to_thread``
+    thread it would run on a loop of its own and race the runner's reads of that channel."""
+    from asgiref.sync import async_to_sync
+
+    from airflow_provider_wix.triggers.external_calendars import _in_thread
+
+    async def loop_answering() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    def task_sdk_call() -> asyncio.AbstractEventLoop:
+        return async_to_sync(loop_answering)()
+
+    async def answered_on_own_loop(run_in_thread: Any) -> bool:
+        return await run_in_thread(task_sdk_call) is asyncio.get_running_loop()
+
+    # One asyncio.run each: a fresh default executor, so no thread marked by the other is reused.
+    assert asyncio.run(answered_on_own_loop(_in_thread)) is True
+    assert asyncio.run(answered_on_own_loop(asyncio.to_thread)) is False
