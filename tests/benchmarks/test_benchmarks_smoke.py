@@ -126,8 +126,9 @@ def test_token_mints_benchmark_counts_the_requests_of_each_scenario(tmp_path):
     assert hooks["verdict"] == "PASS" and hooks["values"]["extra"] == {}
     dag = rows["one onboarding, wix_calendar_onboarding DAG"]
     assert dag["values"]["run"]["state"] == "success", dag["values"]["run"]
-    assert sum(dag["values"]["requests"].values()) >= 7 and dag["verdict"] in ("PASS", "MISS")
-    assert rows["  of which token mints"]["values"]["mints"] >= 1
+    # Exactly its minimum (issue 12): the owner's page asks Wix nothing, the trigger uses the tasks' token.
+    assert dag["values"]["extra"] == {} and dag["verdict"] == "PASS", dag["values"]
+    assert rows["  of which token mints"]["values"]["mints"] == 1
 
 
 @pytest.mark.slow
