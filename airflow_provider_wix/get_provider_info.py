@@ -88,6 +88,16 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "600",
                         "default": "600",
                     },
+                    "oauth_batch_check_interval": {
+                        "description": (
+                            "Seconds between the batch OAuth callback sensor's reads of its batch's answer list "
+                            "(one Variable read per batch, whatever its number of owners)."
+                        ),
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "10",
+                        "default": "10",
+                    },
                     "sync_status_poll_interval": {
                         "description": "Seconds between Get Connection polls while waiting for SYNCED.",
                         "version_added": "0.1.0",

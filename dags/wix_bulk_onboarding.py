@@ -11,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 import pendulum
 from airflow.sdk import BaseNotifier, Param, dag, task, task_group
 
-from airflow_provider_wix.operators.external_calendars import ConnectByOAuthOperator, UpdateSyncConfigOperator
-from airflow_provider_wix.sensors.external_calendars import WixOAuthCallbackSensor
+from airflow_provider_wix.operators.external_calendars import (
+    BatchConnectByOAuthOperator,
+    BatchUpdateSyncConfigOperator,
+)
+from airflow_provider_wix.sensors.external_calendars import WixOAuthCallbackBatchSensor
 
 # Names that moved into the Task SDK in Airflow 3.2; version_compat picks the right one for 3.1 too.
 from airflow_provider_wix.version_compat import AirflowFailException, AirflowNotFoundException
@@ -25,8 +28,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_wix.client.models import CalendarConnection
 
-#: The tasks of one ``onboard`` group, by their ids in the DAG.
-ONBOARD_TASKS = ["onboard.connect", "onboard.wait_for_owner", "onboard.configure_sync"]
+#: The tasks of one ``onboard`` group (one chunk of schedules), by their ids in the DAG.
+ONBOARD_TASKS = ["onboard.connect", "onboard.wait_for_owners", "onboard.configure_sync"]
 
 log = logging.getLogger("wix_bulk_onboarding")
 
@@ -38,6 +41,8 @@ PROVIDERS = {"Google": "GOOGLE", "Microsoft": "MICROSOFT", "Apple": "I_CAL"}
 # Connections that broke for good: only the owner can fix them, by connecting again.
 REONBOARD_ERROR_REASONS = ("TOKEN_REVOKED", "EXTERNAL_CALENDAR_DELETED")
 OUTCOMES = ("connected", "declined", "timed_out", "failed", "skipped")
+#: Schedules per ``onboard`` chunk unless the run says otherwise (``chunk_size``).
+DEFAULT_CHUNK_SIZE = 25
 
 DOC_MD = f"""
 # Bulk onboarding of external calendars (Wix Bookings)
@@ -55,26 +60,32 @@ next run with nobody editing a list. To onboard a hand-kept list instead, give a
    provider): those are **skipped**. A connection that broke for good (`ERROR` with `TOKEN_REVOKED`
    or `EXTERNAL_CALENDAR_DELETED`, or `DISCONNECTED` after the schedule changed owner) needs the
    owner again, so it is **re-onboarded** (staff: with the provider they had connected).
-2. `onboard` is mapped, one group per schedule to onboard:
-   `connect` (Connect By OAuth; the link is e-mailed to the owner through the SMTP provider when the
-   connection `smtp_conn_id` exists, otherwise it is written to the task log) →
-   `wait_for_owner` (deferred, holding no worker slot, up to `owner_wait_hours`) →
-   `configure_sync` (Update Sync Config; skipped with the reason logged where the provider cannot).
+2. `onboard` is mapped over **chunks** of up to `chunk_size` schedules (default {DEFAULT_CHUNK_SIZE}), three
+   tasks per chunk whatever its size: `connect` issues each owner's own link (Connect By OAuth, paced
+   by the client under Wix's rate limit; the link is e-mailed to the owner through the SMTP provider
+   when the connection `smtp_conn_id` exists, otherwise it is written to the task log) →
+   `wait_for_owners` (deferred, holding no worker slot: one trigger watches every link of the chunk
+   until each owner has answered or `owner_wait_hours` have passed) → `configure_sync` (Update Sync
+   Config for the chunk's connected owners; the reason is logged where the provider cannot). A retry
+   of `connect` does not invite again an owner whose earlier link is still pending.
 3. `report` runs whatever happened and returns one line per person (name and e-mail):
    `connected`, `declined`, `timed_out`, `failed` or `skipped`, with the reason. One owner declining
    or never answering does not affect the others.
 
 Wix hides staff e-mails from callers without the `BOOKINGS.STAFF_MEMBER_READ_PI` permission unless
 the site's staff contact information is public. Such staff are still invited: their link cannot be
-e-mailed, so the report says so and where the link is (the log of their `onboard.connect` task and
-its Details tab → Extra Links → *Authorize calendar*); pass it on by hand.
+e-mailed, so the report says so and where the link is (the log of their chunk's `onboard.connect`
+task and the Wix calendars dashboard); pass it on by hand.
 
 Only one run is active at a time (`max_active_runs=1`), so an owner who has not answered yet is not
 invited twice; a run lasts at most `owner_wait_hours`, and the next daily run starts after it.
 List Connections must answer for every provider: if one is down, the run fails rather than invite
-owners whose calendars are in fact connected. A waiting owner costs no worker slot; the callback
-wakes the wait, and a lost callback is caught by a check every `[wix] oauth_callback_poll_interval`
-seconds (default 600).
+owners whose calendars are in fact connected. A waiting owner costs no worker slot: the callback
+route lists each answer in its chunk's answer Variable, which the chunk's trigger reads every 10
+seconds (one read per chunk, not per owner); a lost listing is caught by a check of the flows every
+`[wix] oauth_callback_poll_interval` seconds (default 600). Chunks keep the number of task executions
+independent of the number of schedules, so a large run is bounded by Wix's rate limit, not by
+Airflow starting a task per owner.
 """
 
 
@@ -140,11 +151,11 @@ class OwnerInvitation(BaseNotifier):
         log.info("E-mailed the authorization link for %s to %s", who, self.to)
 
 
-class WaitForOwner(WixOAuthCallbackSensor):
-    """The OAuth callback sensor with ``wait_hours`` templated, so the trigger form sets how long
+class WaitForOwners(WixOAuthCallbackBatchSensor):
+    """The batch callback sensor with ``wait_hours`` templated, so the trigger form sets how long
     owners may take (the base sensor's ``timeout`` is fixed when the DAG file is parsed)."""
 
-    template_fields = (*WixOAuthCallbackSensor.template_fields, "wait_hours")
+    template_fields = (*WixOAuthCallbackBatchSensor.template_fields, "wait_hours")
 
     def __init__(self, *, wait_hours: float | str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -204,6 +215,14 @@ class WaitForOwner(WixOAuthCallbackSensor):
             description="Owners who have not answered by then are reported as timed out; at most 7 days, "
             "the lifetime of the link.",
         ),
+        "chunk_size": Param(
+            DEFAULT_CHUNK_SIZE,
+            type="integer",
+            minimum=1,
+            maximum=100,
+            title="Schedules per chunk",
+            description="How many owners one onboard chunk (three tasks) invites, waits for and configures.",
+        ),
         "import_events": Param(True, type="boolean", title="Import events into Wix"),
         "export": Param(
             "none",
@@ -249,9 +268,9 @@ def wix_bulk_onboarding() -> None:
     def assess_schedules(schedules: list[dict[str, Any]], **context: Any) -> list[dict[str, Any]]:
         """Decide per schedule: skip (healthy), onboard (new or broken), or report why it cannot be.
 
-        Returns the arguments of one ``onboard`` group per schedule to onboard; the assessment of every
-        schedule and the owners' e-mails and names go to XCom keys ``assessment``, ``owner_emails`` and
-        ``owner_names``.
+        Returns one ``onboard`` chunk per ``chunk_size`` schedules to onboard (their ids, provider ids
+        and owners' names, and each schedule's provider object); the assessment of every schedule and
+        the owners' e-mails and names go to XCom keys ``assessment``, ``owner_emails`` and ``owner_names``.
         """
         from airflow_provider_wix.hooks.wix import WixHook
 
@@ -262,61 +281,46 @@ def wix_bulk_onboarding() -> None:
         for start in range(0, len(ids), 100):  # List Connections takes at most 100 schedule ids
             connections += hook.list_connections(schedule_ids=ids[start : start + 100])
 
+        size = int(context["params"]["chunk_size"])
         assessment: list[dict[str, Any]] = []
-        to_onboard: list[dict[str, Any]] = []
+        chunks: list[dict[str, Any]] = []
         for schedule in schedules:
             row = _assess(schedule, providers, connections)
             assessment.append(row)
             if row["decision"] == "onboard":
-                row["map_index"] = len(to_onboard)
-                # The provider object rides along, so connect and configure_sync use it without asking Wix
-                # again, and the owner's landing page can name it.
-                provider = row.pop("provider_object")
-                to_onboard.append(
-                    {
-                        "schedule_id": schedule["schedule_id"],
-                        "provider": provider,
-                        "owner_name": schedule.get("name") or "",
-                    }
-                )
+                row["chunk"] = _add_to_chunk(chunks, size, schedule, row.pop("provider_object"))
             log.info("%s (%s): %s, %s", _person(schedule), row.get("provider"), row["decision"], row["reason"])
 
         ti = context["ti"]
         ti.xcom_push(key="assessment", value=assessment)
         ti.xcom_push(key="owner_emails", value={s["schedule_id"]: s["owner_email"] for s in schedules})
         ti.xcom_push(key="owner_names", value={s["schedule_id"]: s.get("name", "") for s in schedules})
-        return to_onboard
+        log.info("%d schedule(s) to onboard in %d chunk(s)", sum(len(c["schedules"]) for c in chunks), len(chunks))
+        return chunks
 
     @task_group(group_id="onboard")
-    def onboard(schedule_id: str, provider: dict[str, Any], owner_name: str) -> None:
-        connect = ConnectByOAuthOperator(
+    def onboard(schedules: list[dict[str, Any]], providers: dict[str, Any]) -> None:
+        connect = BatchConnectByOAuthOperator(
             task_id="connect",
-            schedule_id=schedule_id,
-            provider=provider,
-            owner_name=owner_name,  # the owner's landing page greets them by it (from the flow record)
+            schedules=schedules,
             notifier=OwnerInvitation(
                 to="{{ ti.xcom_pull(task_ids='assess_schedules', key='owner_emails')[wix_schedule_id] }}",
                 name="{{ ti.xcom_pull(task_ids='assess_schedules', key='owner_names')[wix_schedule_id] }}",
                 smtp_conn_id="{{ params.smtp_conn_id }}",
             ),
-            retries=0,  # a retry would send the owner a second link; Wix errors are retried by the client
         )
-        wait = WaitForOwner(
-            task_id="wait_for_owner",
-            connect_task_id=connect.task_id,  # the state and, on a timeout, the pending link
-            schedule_id=schedule_id,
-            owner_name=owner_name,  # the waiting log names who to chase
+        wait = WaitForOwners(
+            task_id="wait_for_owners",
+            connect_task_id=connect.task_id,  # the chunk's flows, at the same map index
             wait_hours="{{ params.owner_wait_hours }}",
-            deferrable=True,
         )
         connect >> wait  # connect_task_id names where to read; the order must be stated
-        UpdateSyncConfigOperator(
+        BatchUpdateSyncConfigOperator(
             task_id="configure_sync",
-            connection_id=wait.output,
+            outcomes=wait.output,
+            providers=providers,
             import_from="{{ 'primary' if params.import_events else None }}",
             export_to="{{ params.export }}",
-            provider=provider,
-            skip_if_unsupported=True,
         )
 
     @task(trigger_rule="all_done")
@@ -329,7 +333,8 @@ def wix_bulk_onboarding() -> None:
         states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id], task_ids=ONBOARD_TASKS).get(ti.run_id, {})
         wait_hours = context["params"]["owner_wait_hours"]
 
-        rows = [_report_line(row, ti, states, wait_hours) for row in assessment]
+        chunks: dict[int, dict[str, Any]] = {}
+        rows = [_report_line(row, ti, states, wait_hours, chunks) for row in assessment]
         counts = {outcome: sum(r["outcome"] == outcome for r in rows) for outcome in OUTCOMES}
         log.info("Onboarding report: %s", ", ".join(f"{n} {o}" for o, n in counts.items()))
         return {"counts": counts, "schedules": rows}
@@ -382,33 +387,65 @@ def _assess(schedule: dict[str, Any], providers: list[Any], connections: list[Ca
     return row
 
 
-def _report_line(row: dict[str, Any], ti: Any, states: dict[str, Any], wait_hours: float) -> dict[str, Any]:
-    """The report's line for one assessed schedule: its outcome, read from its mapped onboard tasks."""
+def _add_to_chunk(chunks: list[dict[str, Any]], size: int, schedule: dict[str, Any], provider: dict[str, Any]) -> int:
+    """Put a schedule to onboard in the last chunk (a new one when that is full); returns the chunk's index.
+
+    The provider object rides along, so connect and configure_sync use it without asking Wix again,
+    and the owner's landing page names it (and the owner, by the list's or staff name).
+    """
+    if not chunks or len(chunks[-1]["schedules"]) >= size:
+        chunks.append({"schedules": [], "providers": {}})
+    schedule_id = schedule["schedule_id"]
+    chunks[-1]["schedules"].append(
+        {"schedule_id": schedule_id, "provider": provider, "owner_name": schedule.get("name") or ""}
+    )
+    chunks[-1]["providers"][schedule_id] = provider
+    return len(chunks) - 1
+
+
+def _report_line(
+    row: dict[str, Any], ti: Any, states: dict[str, Any], wait_hours: float, chunks: dict[int, dict[str, Any]]
+) -> dict[str, Any]:
+    """The report's line for one assessed schedule: its outcome, read from its chunk's onboard tasks."""
     line = {k: row.get(k) for k in ("schedule_id", "owner_email", "provider", "reason")}
     line.update(name=row.get("name", ""), person=_person(row))
     if row["decision"] != "onboard":
         line.update(outcome=row["decision"], detail=row["reason"], connection_id=row.get("connection_id"))
     else:
-        index = row["map_index"]
-
-        def pull(task_id: str, key: str = "return_value") -> Any:
-            return ti.xcom_pull(task_ids=f"onboard.{task_id}", key=key, map_indexes=index)
-
-        group = {t.removeprefix("onboard."): states.get(f"{t}_{index}") for t in ONBOARD_TASKS}
-        # Pull only what exists: Airflow 3 logs every missing XCom as an ERROR line.
-        outcome = pull("wait_for_owner", "outcome") if group["wait_for_owner"] in ("success", "failed") else None
-        connection_id = pull("wait_for_owner") if outcome == "connected" else None
-        line.update(_onboarding_outcome(group, outcome, connection_id, wait_hours))
-        if not row.get("owner_email") and states.get(f"onboard.connect_{index}") == "success":
+        index = row["chunk"]
+        if index not in chunks:
+            chunks[index] = _chunk_results(ti, states, index)
+        chunk = chunks[index]
+        schedule_id = row["schedule_id"]
+        line.update(_onboarding_outcome(chunk, schedule_id, wait_hours))
+        issued = chunk["flows"].get(schedule_id) or {}
+        if not row.get("owner_email") and issued.get("status") == "invited":
             line["link"] = (
                 f"Wix shows no e-mail for {line['person']}, so the link was not e-mailed: pass it on by hand. "
-                f"It is in the log of task onboard.connect, map index {index}, and on that task's "
-                "Details tab under Extra Links ('Authorize calendar')."
+                f"It is in the log of task onboard.connect, map index {index}, and on the Wix calendars dashboard."
             )
     log.info("%-10s %s: %s", line["outcome"], line["person"], line["detail"])
     if line.get("link"):
         log.warning("%s", line["link"])
     return line
+
+
+def _chunk_results(ti: Any, states: dict[str, Any], index: int) -> dict[str, Any]:
+    """What one chunk's tasks ended in and returned (only XComs that exist are pulled: Airflow 3 logs
+    every missing one as an ERROR line)."""
+
+    def pull(task: str) -> Any:
+        if states.get(f"onboard.{task}_{index}") != "success":
+            return None
+        return ti.xcom_pull(task_ids=f"onboard.{task}", map_indexes=index)
+
+    issued = pull("connect") or {}
+    return {
+        "states": {t.removeprefix("onboard."): states.get(f"{t}_{index}") for t in ONBOARD_TASKS},
+        "flows": {f["schedule_id"]: f for f in issued.get("flows", [])},
+        "outcomes": pull("wait_for_owners") or {},
+        "configured": pull("configure_sync") or {},
+    }
 
 
 def _staff_to_onboard(params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -516,12 +553,18 @@ def _needs_owner_again(connection: Mapping[str, Any]) -> bool:
     return status == "DISCONNECTED" or (status == "ERROR" and connection.get("errorReason") in REONBOARD_ERROR_REASONS)
 
 
-def _onboarding_outcome(
-    states: dict[str, str | None], outcome: str | None, connection_id: str | None, wait_hours: float
-) -> dict[str, Any]:
-    """Turn one mapped group's task states and the owner's answer into a report line."""
+def _onboarding_outcome(chunk: dict[str, Any], schedule_id: str, wait_hours: float) -> dict[str, Any]:
+    """Turn one schedule's part of its chunk (task states, link, owner's answer, sync) into a report line."""
+    states = chunk["states"]
     if states["connect"] != "success":
         return {"outcome": "failed", "detail": f"could not start the OAuth flow (connect: {states['connect']})"}
+    issued = chunk["flows"].get(schedule_id) or {}
+    if issued.get("status") == "failed":
+        return {"outcome": "failed", "detail": f"could not start the OAuth flow: {issued.get('detail')}"}
+    result = chunk["outcomes"].get(schedule_id) or {}
+    outcome = result.get("outcome")
+    if states["wait_for_owners"] != "success" or outcome is None:
+        return {"outcome": "failed", "detail": f"waiting for the owner failed ({states['wait_for_owners']})"}
     if outcome == "declined":
         return {"outcome": "declined", "detail": "the owner declined the authorization request"}
     if outcome == "timed_out":
@@ -531,18 +574,20 @@ def _onboarding_outcome(
     if outcome == "cancelled":
         return {"outcome": "failed", "detail": "an Airflow user cancelled the link (Wix calendars dashboard)"}
     if outcome == "wix_error":
-        return {"outcome": "failed", "detail": "Wix failed to complete the connection, also on retry"}
+        return {"outcome": "failed", "detail": "Wix failed to complete the connection"}
     if outcome != "connected":
-        return {"outcome": "failed", "detail": f"waiting for the owner failed ({states['wait_for_owner']})"}
-    configured = states["configure_sync"]
-    if configured == "success":
+        return {"outcome": "failed", "detail": f"waiting for the owner failed: {result.get('detail')}"}
+    connection_id = result.get("connection_id")
+    configured = (chunk["configured"].get(schedule_id) or {}).get("status")
+    if configured == "configured":
         detail = "connected; sync config applied"
     elif configured == "skipped":
         detail = "connected; the provider keeps its own sync config (see configure_sync's log)"
     else:
+        why = (chunk["configured"].get(schedule_id) or {}).get("detail") or states["configure_sync"]
         return {
             "outcome": "failed",
-            "detail": f"connected, but configuring sync failed ({configured})",
+            "detail": f"connected, but configuring sync failed ({why})",
             "connection_id": connection_id,
         }
     return {"outcome": "connected", "detail": detail, "connection_id": connection_id}

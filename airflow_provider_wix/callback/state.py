@@ -30,6 +30,9 @@ FLOW_KEY_PREFIX = "wix_oauth_flow__"
 WAITER_KEY_PREFIX = "wix_oauth_waiter__"
 #: Prefix of the Variables that name the flow a Connect task instance issued last (its flow id).
 TASK_KEY_PREFIX = "wix_oauth_task__"
+#: Prefix of the Variables in which the callback route lists the answers to a batch of flows, so one
+#: trigger watching many flows reads one Variable per check instead of one per flow.
+BATCH_KEY_PREFIX = "wix_oauth_batch__"
 
 _TOKEN_BYTES = 32
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -125,10 +128,22 @@ def waiter_key(digest: str) -> str:
     return f"{WAITER_KEY_PREFIX}{digest}"
 
 
-def task_key(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
-    """The key under which a Connect task instance notes its flow id: one per task instance, all tries."""
-    identity = json.dumps([dag_id, run_id, task_id, map_index])
+def task_key(dag_id: str, run_id: str, task_id: str, map_index: int, schedule_id: str | None = None) -> str:
+    """The key under which a Connect task instance notes its flow id: one per task instance, all tries.
+
+    A task that connects many schedules notes one flow per schedule (``schedule_id``).
+    """
+    parts: list[Any] = [dag_id, run_id, task_id, map_index]
+    if schedule_id is not None:
+        parts.append(schedule_id)
+    identity = json.dumps(parts)
     return f"{TASK_KEY_PREFIX}{hashlib.sha256(identity.encode()).hexdigest()}"
+
+
+def batch_key(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """The Variable listing the answers to the flows a batch Connect task instance issued."""
+    identity = json.dumps([dag_id, run_id, task_id, map_index])
+    return f"{BATCH_KEY_PREFIX}{hashlib.sha256(identity.encode()).hexdigest()}"
 
 
 def utcnow() -> datetime:

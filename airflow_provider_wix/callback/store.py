@@ -45,6 +45,37 @@ def register_waiter(digest: str, ti_id: str) -> None:
     _variable().set(waiter_key(digest), json.dumps({"ti_id": ti_id}), description="Wix OAuth waiting sensor")
 
 
+def open_batch(batch: str, *, keep: bool = False) -> None:
+    """Create a batch's answer list (empty), so the callback route only ever updates an existing row.
+
+    ``keep``: leave a list that exists (a retry of the batch's Connect task keeps earlier answers).
+    """
+    if keep and _variable().get(batch, default=None) is not None:
+        return
+    _variable().set(batch, "{}", description="Wix OAuth answers of a batch of flows")
+
+
+def register_batch_waiter(digest: str, batch: str) -> None:
+    """Tell the callback route to list this flow's answer in ``batch`` (no task is resumed per answer)."""
+    _variable().set(waiter_key(digest), json.dumps({"batch": batch}), description="Wix OAuth waiting batch")
+
+
+def batch_answers(batch: str) -> dict[str, dict[str, Any]] | None:
+    """The answers listed so far: flow id -> the non-secret event payload of its record; ``None``
+    when the list does not exist (its records must then be read one by one)."""
+    raw = _variable().get(batch, default=None)
+    return dict(json.loads(raw)) if raw is not None else None
+
+
+async def abatch_answers(batch: str) -> dict[str, dict[str, Any]] | None:
+    """Async variant for triggers: one Variable read, whatever the number of flows in the batch."""
+    return await sync_to_async(batch_answers)(batch)
+
+
+def close_batch(batch: str) -> None:
+    _delete(batch)
+
+
 def consume_flow(digest: str, record: FlowRecord) -> None:
     """Mark the answer as acted on: keep its non-secret outcome until expiry, drop the waiter.
 
@@ -55,16 +86,22 @@ def consume_flow(digest: str, record: FlowRecord) -> None:
     _delete(waiter_key(digest))
 
 
-def replace_task_flow(ti: Any, digest: str) -> str | None:
+def noted_flow(ti: Any, schedule_id: str | None = None) -> str | None:
+    """The flow id Connect task instance ``ti`` noted last (for ``schedule_id``, in a batch), if any."""
+    value = _variable().get(task_key(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, schedule_id), default=None)
+    return str(value) if value else None
+
+
+def replace_task_flow(ti: Any, digest: str, schedule_id: str | None = None) -> str | None:
     """Note ``digest`` as the flow of Connect task instance ``ti``; withdraw the one it issued before.
 
     A cleared and re-run (or retried) Connect task issues a fresh state. The link of its previous
     try must not stay usable: nobody waits for it any more (the new sensor waits on the new flow), so
     a pending previous flow is withdrawn and its link answers "withdrawn, ask for a new one". A
     previous flow that was already answered keeps its outcome for reloads. Returns the previous
-    flow id, if any.
+    flow id, if any. A batch Connect task notes one flow per ``schedule_id``.
     """
-    key = task_key(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+    key = task_key(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, schedule_id)
     previous = _variable().get(key, default=None)
     _variable().set(key, digest, description="Wix OAuth flow of a Connect task instance")
     if not previous or previous == digest:

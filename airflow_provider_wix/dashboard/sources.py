@@ -77,7 +77,8 @@ def read_flow(flow_id: str) -> FlowRecord | None:
 
 
 def consent_link(record: FlowRecord) -> str | None:
-    """The consent URL handed out for this flow: the sensor's re-issued one, else the connect task's."""
+    """The consent URL handed out for this flow: the sensor's re-issued one, else the connect task's
+    (a batch connect task keeps its links by schedule under ``oauth_urls``)."""
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -88,14 +89,17 @@ def consent_link(record: FlowRecord) -> str | None:
                 XComModel.dag_id == record.dag_id,
                 XComModel.run_id == record.run_id,
                 XComModel.map_index == record.map_index,
-                XComModel.key.in_(["oauth_url", "return_value"]),
+                XComModel.key.in_(["oauth_url", "return_value", "oauth_urls"]),
             )
         ).all()
-        found = {
-            (row.task_id, row.key): value for row in rows if isinstance(value := XComModel.deserialize_value(row), str)
-        }
-    reissued = [value for (task_id, key), value in found.items() if key == "oauth_url"]
-    return reissued[0] if reissued else found.get((record.task_id, "return_value"))
+        found = {(row.task_id, row.key): XComModel.deserialize_value(row) for row in rows}
+    batch = found.get((record.task_id, "oauth_urls"))
+    if isinstance(batch, dict):
+        link = batch.get(record.schedule_id)
+        return link if isinstance(link, str) else None
+    reissued = [value for (task_id, key), value in found.items() if key == "oauth_url" and isinstance(value, str)]
+    single = found.get((record.task_id, "return_value"))
+    return reissued[0] if reissued else single if isinstance(single, str) else None
 
 
 def run_conf(dag_id: str, run_id: str) -> dict[str, Any]:

@@ -36,7 +36,140 @@ if TYPE_CHECKING:
     from airflow_provider_wix.hooks.wix import WixHook
 
 
-class ConnectByOAuthOperator(WixBaseOperator):
+class _OAuthLinkOperator(WixBaseOperator):
+    """What issuing an owner's OAuth link takes, shared by the single and the batch Connect operators."""
+
+    def __init__(
+        self,
+        *,
+        notifier: BaseNotifier | Sequence[BaseNotifier] | None = None,
+        state_ttl: timedelta = timedelta(days=7),
+        detect_via_api: bool = False,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        if notifier is None:
+            self.notifiers: list[BaseNotifier] = []
+        elif isinstance(notifier, Sequence):
+            self.notifiers = list(notifier)
+        else:
+            self.notifiers = [notifier]
+        # Checked here: a notifier that cannot be called would fail only after Wix issued the link.
+        for item in self.notifiers:
+            if not callable(item):
+                raise ValueError(f"notifier must be a notifier such as SmtpNotifier(...), got {type(item).__name__}")
+        if not isinstance(state_ttl, timedelta) or state_ttl <= timedelta(0):
+            raise ValueError(f"state_ttl must be a positive timedelta, got {state_ttl!r}")
+        self.state_ttl = state_ttl
+        self.detect_via_api = detect_via_api
+
+    def _check_callback_url(self, hook: WixHook) -> None:
+        """Fail before any request when Airflow's callback route has no absolute URL."""
+        from airflow_provider_wix.callback.state import callback_redirect_url
+
+        callback_redirect_url(hook.callback_base_url, "", wix_conn_id=self.wix_conn_id)  # raises if there is none
+
+    def _issue_link(
+        self,
+        hook: WixHook,
+        ti: Any,
+        schedule_id: str,
+        provider_id: str,
+        names: Mapping[str, str | None],
+        *,
+        redirect_url: str | None = None,
+        batch: str | None = None,
+    ) -> tuple[str | None, str]:
+        """Issue one owner's link: a fresh state and its flow record, then Connect By OAuth.
+
+        Returns ``(flow_id, oauth_url)``. ``names`` (``provider_name``, ``owner_name``) go into the flow
+        record for the owner's landing page. The flow record is saved before Wix is asked, so an owner
+        who answers at once finds it; it is deleted again if Wix fails (the link was never handed
+        out). ``batch`` names the batch whose answer list the callback route updates (one flow of
+        a :class:`BatchConnectByOAuthOperator`), instead of a waiting task to resume.
+        """
+        from airflow.sdk.log import mask_secret
+
+        from airflow_provider_wix.callback.state import callback_redirect_url, new_state_token, state_digest
+        from airflow_provider_wix.callback.store import discard_flow
+
+        flow_id: str | None = None
+        if redirect_url is None:
+            state = new_state_token()
+            mask_secret(state)  # no log line of this task may show it, should Wix echo it in the oauthUrl
+            redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
+            flow_id = state_digest(state)
+            self._save_flow(hook, ti, flow_id, redirect_url, schedule_id, provider_id, names, batch=batch)
+        try:
+            oauth_url = hook.connect_by_oauth(provider_id, schedule_id, redirect_url)
+        except BaseException:
+            if flow_id is not None:
+                discard_flow(flow_id)  # the link was never handed out: leave nothing behind
+            raise
+        if flow_id is not None:
+            self.log.info("Issued OAuth flow %s for schedule %s", flow_id, schedule_id)
+        self.log.info("Open this URL to authorize the calendar for schedule %s: %s", schedule_id, oauth_url)
+        return flow_id, oauth_url
+
+    def _save_flow(
+        self,
+        hook: WixHook,
+        ti: Any,
+        flow_id: str,
+        redirect_url: str,
+        schedule_id: str,
+        provider_id: str,
+        names: Mapping[str, str | None],
+        *,
+        batch: str | None = None,
+    ) -> None:
+        """Store the flow record, with the redirect URL (the state) in its masked secret field."""
+        from airflow_provider_wix.callback.state import FlowRecord
+        from airflow_provider_wix.callback.store import register_batch_waiter, replace_task_flow, save_flow
+
+        record = FlowRecord.issue(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=ti.map_index,
+            schedule_id=schedule_id,
+            provider_id=provider_id,
+            ttl=self.state_ttl,
+            redirect_url=redirect_url,
+            provider_name=names["provider_name"],
+            owner_name=names["owner_name"],
+        )
+        if self.detect_via_api:
+            existing = hook.list_connections(schedule_ids=[schedule_id])
+            record = record.with_existing_connections([c["id"] for c in existing if c.get("id")])
+        save_flow(flow_id, record)
+        if batch is not None:
+            register_batch_waiter(flow_id, batch)
+        if previous := replace_task_flow(ti, flow_id, schedule_id if batch is not None else None):
+            self.log.info("Withdrew OAuth flow %s of an earlier try of this task: its link no longer works", previous)
+
+    def _log_where_the_link_is(self) -> None:
+        from airflow_provider_wix.dashboard import dashboard_url
+
+        self.log.info(
+            "The same link is the 'Authorize calendar' button in the Airflow UI: open this task instance "
+            "(Grid view: click this task), then its Details tab, under Extra Links. The Wix calendars "
+            "dashboard lists every pending link: %s",
+            dashboard_url(),
+        )
+
+    def _notify(self, context: Context, oauth_url: str, schedule_id: str) -> None:
+        if not self.notifiers:
+            return
+        notify_context: dict[str, Any] = {**context, "oauth_url": oauth_url, "wix_schedule_id": schedule_id}
+        for notifier in self.notifiers:
+            # Rendering overwrites a notifier's template fields in place: render a copy, so each
+            # run (and each mapped instance) e-mails its own owner.
+            copy.copy(notifier)(notify_context)
+
+
+class ConnectByOAuthOperator(_OAuthLinkOperator):
     """Start the OAuth connection of a schedule to an external calendar and hand over the ``oauthUrl``.
 
     Connecting by OAuth needs the calendar owner to approve at the provider, so this task only
@@ -91,7 +224,9 @@ class ConnectByOAuthOperator(WixBaseOperator):
         wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        super().__init__(
+            notifier=notifier, state_ttl=state_ttl, detect_via_api=detect_via_api, wix_conn_id=wix_conn_id, **kwargs
+        )
         if (provider_id is None) == (provider is None):
             raise ValueError("Pass exactly one of provider_id and provider.")
         self.schedule_id = schedule_id
@@ -99,131 +234,182 @@ class ConnectByOAuthOperator(WixBaseOperator):
         self.provider = provider
         self.owner_name = owner_name
         self.redirect_url = redirect_url
-        if notifier is None:
-            self.notifiers: list[BaseNotifier] = []
-        elif isinstance(notifier, Sequence):
-            self.notifiers = list(notifier)
-        else:
-            self.notifiers = [notifier]
-        # Checked here: a notifier that cannot be called would fail only after Wix issued the link.
-        for item in self.notifiers:
-            if not callable(item):
-                raise ValueError(f"notifier must be a notifier such as SmtpNotifier(...), got {type(item).__name__}")
-        if not isinstance(state_ttl, timedelta) or state_ttl <= timedelta(0):
-            raise ValueError(f"state_ttl must be a positive timedelta, got {state_ttl!r}")
-        self.state_ttl = state_ttl
-        self.detect_via_api = detect_via_api
 
     def execute_wix(self, context: Context) -> str:
-        from airflow.sdk.log import mask_secret
-
-        from airflow_provider_wix.callback.state import callback_redirect_url, new_state_token, state_digest
-        from airflow_provider_wix.callback.store import discard_flow
         from airflow_provider_wix.client.models import ConnectMethod
         from airflow_provider_wix.client.validation import validate_guid, validate_http_url
-        from airflow_provider_wix.dashboard.rows import provider_display_name
-        from airflow_provider_wix.operators.base import require_connect_method
 
         schedule_id = validate_guid(self.schedule_id, "schedule_id")
         hook = self.hook
         # Everything local is checked before the first request: a misconfigured callback URL must
         # fail here, not after Wix was asked for a consent link.
-        state: str | None = None
-        if self.redirect_url is None:
-            state = new_state_token()
-            mask_secret(state)  # no log line of this task may show it, should Wix echo it in the oauthUrl
-            redirect_url = callback_redirect_url(hook.callback_base_url, state, wix_conn_id=self.wix_conn_id)
-        else:
-            redirect_url = validate_http_url(self.redirect_url, "redirect_url")
+        redirect_url = None if self.redirect_url is None else validate_http_url(self.redirect_url, "redirect_url")
+        if redirect_url is None:
+            self._check_callback_url(hook)
         # Fails (no retries) for a provider that connects otherwise, e.g. Apple by credentials.
         provider: Provider | None = None
         if isinstance(self.provider, Mapping):
-            provider = cast("Provider", self.provider)  # already looked up upstream: no call
-            if "features" in provider:
-                require_connect_method(provider, ConnectMethod.OAUTH.value)
-            provider_id = validate_guid(str(provider.get("id") or ""), "provider['id']")
+            provider = _offline_oauth_provider(self.provider)  # already looked up upstream: no call
+            provider_id = str(provider["id"])
         elif self.provider is not None:
             provider = self.resolve_provider(str(self.provider), method=ConnectMethod.OAUTH.value)
             provider_id = provider["id"]
         else:
             provider_id = validate_guid(str(self.provider_id), "provider_id")
-        # What the owner's landing page calls the calendar and the owner (never a secret: names only).
-        names = {
-            "provider_name": provider_display_name(provider) if provider is not None else None,
-            "owner_name": as_optional_text(self.owner_name),
-        }
 
-        ti = context["ti"]
-        flow_id: str | None = None
-        if state is not None:
-            flow_id = state_digest(state)
-            self._save_flow(hook, ti, flow_id, redirect_url, schedule_id, provider_id, names)
-        try:
-            oauth_url = hook.connect_by_oauth(provider_id, schedule_id, redirect_url)
-        except BaseException:
-            if flow_id is not None:
-                discard_flow(flow_id)  # the link was never handed out: leave nothing behind
-            raise
-
-        ti.xcom_push(key="flow_id", value=flow_id)
-        if flow_id is not None:
-            self.log.info("Issued OAuth flow %s for schedule %s", flow_id, schedule_id)
-        self.log.info("Open this URL to authorize the calendar for schedule %s: %s", schedule_id, oauth_url)
+        names = _landing_page_names(provider, self.owner_name)
+        flow_id, oauth_url = self._issue_link(
+            hook, context["ti"], schedule_id, provider_id, names, redirect_url=redirect_url
+        )
+        context["ti"].xcom_push(key="flow_id", value=flow_id)
         self._log_where_the_link_is()
         self._notify(context, oauth_url, schedule_id)
         return oauth_url
 
-    def _save_flow(
+
+class BatchConnectByOAuthOperator(_OAuthLinkOperator):
+    """Issue the OAuth links of many schedules in one task, each exactly as :class:`ConnectByOAuthOperator` does.
+
+    Bulk onboarding pays a worker task execution per task instance; one per schedule made the task
+    executions, not Wix's rate limit, the bound of a large run. This task issues every link of its
+    batch through the client's rate limiting and retries: each schedule gets its own state, flow
+    record, notification and log line. The callback route lists each answer in the batch's answer
+    Variable (XCom ``return_value["batch"]``), which one :class:`WixOAuthCallbackBatchSensor` watches.
+
+    Idempotent per schedule: a retry (or a clear) of this task instance does not invite again an
+    owner whose link from an earlier try is pending or answered; it reports them as ``already_invited``
+    (a try that died between issuing a link and notifying its owner leaves that link in its log only).
+    One schedule that Wix refuses does not stop the others: it is reported ``failed`` with the reason;
+    a notifier that fails for one owner is logged, and the link is in the task log.
+
+    Returns ``{"batch": <answer list key>, "flows": [{"schedule_id", "flow_id", "status", "detail"}]}``
+    (``status``: ``invited``, ``already_invited`` or ``failed``) and pushes the links under the XCom key
+    ``oauth_urls`` (schedule id -> link) for the Wix calendars dashboard.
+
+    :param schedules: The schedules to connect: dicts with ``schedule_id``, ``provider`` (the provider
+        object as List Providers returned it: no call, and the owner's landing page names it) or
+        ``provider_id``, and optionally ``owner_name`` (for the landing page and the logs), e.g. a
+        mapped XCom (templated). Every entry is checked
+        before the first request.
+    :param notifier: Notifier(s) called once per link, with ``oauth_url`` and ``wix_schedule_id`` added
+        to their template context (as for :class:`ConnectByOAuthOperator`).
+    :param state_ttl: How long each link may be used.
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("schedules", "wix_conn_id")
+
+    def __init__(
         self,
-        hook: WixHook,
-        ti: Any,
-        flow_id: str,
-        redirect_url: str,
-        schedule_id: str,
-        provider_id: str,
-        names: Mapping[str, str | None],
+        *,
+        schedules: Sequence[Mapping[str, Any]] | str,
+        notifier: BaseNotifier | Sequence[BaseNotifier] | None = None,
+        state_ttl: timedelta = timedelta(days=7),
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
+        **kwargs: Any,
     ) -> None:
-        """Store the flow record, with the redirect URL (the state) in its masked secret field."""
-        from airflow_provider_wix.callback.state import FlowRecord
-        from airflow_provider_wix.callback.store import replace_task_flow, save_flow
+        super().__init__(notifier=notifier, state_ttl=state_ttl, wix_conn_id=wix_conn_id, **kwargs)
+        self.schedules = schedules
 
-        record = FlowRecord.issue(
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            map_index=ti.map_index,
-            schedule_id=schedule_id,
-            provider_id=provider_id,
-            ttl=self.state_ttl,
-            redirect_url=redirect_url,
-            provider_name=names["provider_name"],
-            owner_name=names["owner_name"],
-        )
-        if self.detect_via_api:
-            existing = hook.list_connections(schedule_ids=[schedule_id])
-            record = record.with_existing_connections([c["id"] for c in existing if c.get("id")])
-        save_flow(flow_id, record)
-        if previous := replace_task_flow(ti, flow_id):
-            self.log.info("Withdrew OAuth flow %s of an earlier try of this task: its link no longer works", previous)
+    def execute_wix(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_wix.callback.state import batch_key
+        from airflow_provider_wix.callback.store import load_flow, noted_flow, open_batch
+        from airflow_provider_wix.client.errors import WixError
 
-    def _log_where_the_link_is(self) -> None:
+        entries = self._entries()
+        hook = self.hook
+        self._check_callback_url(hook)
+        ti = context["ti"]
+        batch = batch_key(ti.dag_id, ti.run_id, ti.task_id, ti.map_index if ti.map_index is not None else -1)
+        open_batch(batch, keep=True)
+        flows: list[dict[str, Any]] = []
+        urls: dict[str, str] = {}
+        for schedule_id, provider, owner_name in entries:
+            earlier = noted_flow(ti, schedule_id)
+            record = load_flow(earlier) if earlier else None
+            if earlier and record is not None and not record.is_expired():
+                # Pending, or already answered during the earlier try: the wait reads its answer.
+                self.log.info(
+                    "Schedule %s: an earlier try issued its link (flow %s); not inviting again",
+                    schedule_id,
+                    earlier,
+                )
+                flows.append(
+                    {
+                        "schedule_id": schedule_id,
+                        "owner_name": owner_name,
+                        "flow_id": earlier,
+                        "status": "already_invited",
+                    }
+                )
+                continue
+            try:
+                names = _landing_page_names(provider if isinstance(provider, Mapping) else None, owner_name)
+                provider_id = str(provider["id"]) if isinstance(provider, Mapping) else provider
+                flow_id, oauth_url = self._issue_link(hook, ti, schedule_id, provider_id, names, batch=batch)
+            except WixError as exc:  # already retried by the client; the other owners still get theirs
+                self.log.warning("Schedule %s: Wix did not issue a link: %s", schedule_id, exc)
+                flows.append(
+                    {"schedule_id": schedule_id, "owner_name": owner_name, "flow_id": None, "status": "failed"}
+                    | {"detail": str(exc)}
+                )
+                continue
+            urls[schedule_id] = oauth_url
+            flow = {"schedule_id": schedule_id, "owner_name": owner_name, "flow_id": flow_id, "status": "invited"}
+            try:
+                self._notify(context, oauth_url, schedule_id)
+            except Exception as exc:  # e.g. the mail server refused one address: the others still get theirs
+                self.log.warning(
+                    "Schedule %s: the notifier failed (%s); the link is in the line above", schedule_id, exc
+                )
+                flow["detail"] = f"the notifier failed ({exc}); the link is in the log of this task"
+            flows.append(flow)
+        ti.xcom_push(key="oauth_urls", value=urls)
+        self._log_where_the_links_are(len(urls))
+        return {"batch": batch, "flows": flows}
+
+    def _entries(self) -> list[tuple[str, Provider | str, str]]:
+        """``(schedule_id, provider object or id, owner_name)`` of every entry; all problems before any request."""
+        from airflow_provider_wix.client.errors import WixInvalidRequestError
+        from airflow_provider_wix.client.validation import validate_guid
+
+        raw: Any = self.schedules
+        if isinstance(raw, str):
+            raw = parse_literal(raw, "schedules")
+        if not isinstance(raw, Sequence) or isinstance(raw, str):
+            raise WixInvalidRequestError(f"schedules must be a list of dicts, got {type(raw).__name__}")
+        entries: list[tuple[str, Provider | str, str]] = []
+        problems: list[str] = []
+        seen: set[str] = set()
+        for n, entry in enumerate(raw):
+            try:
+                if not isinstance(entry, Mapping):
+                    raise WixInvalidRequestError("must be a dict with schedule_id and provider (or provider_id)")
+                schedule_id = validate_guid(entry.get("schedule_id"), "schedule_id")
+                provider: Provider | str
+                if isinstance(entry.get("provider"), Mapping):
+                    provider = _offline_oauth_provider(entry["provider"])
+                else:
+                    provider = validate_guid(entry.get("provider_id"), "provider_id")
+                if schedule_id.lower() in seen:
+                    raise WixInvalidRequestError(f"schedule {schedule_id} is listed twice")
+            except WixInvalidRequestError as exc:
+                problems.append(f"entry {n}: {exc}")
+                continue
+            seen.add(schedule_id.lower())
+            entries.append((schedule_id, provider, str(entry.get("owner_name") or "").strip()))
+        if problems:
+            raise WixInvalidRequestError(f"schedules has {len(problems)} problem(s): " + "; ".join(problems))
+        return entries
+
+    def _log_where_the_links_are(self, issued: int) -> None:
         from airflow_provider_wix.dashboard import dashboard_url
 
         self.log.info(
-            "The same link is the 'Authorize calendar' button in the Airflow UI: open this task instance "
-            "(Grid view: click this task), then its Details tab, under Extra Links. The Wix calendars "
-            "dashboard lists every pending link: %s",
+            "Issued %d link(s); each is in a line above. The Wix calendars dashboard lists every pending link: %s",
+            issued,
             dashboard_url(),
         )
-
-    def _notify(self, context: Context, oauth_url: str, schedule_id: str) -> None:
-        if not self.notifiers:
-            return
-        notify_context: dict[str, Any] = {**context, "oauth_url": oauth_url, "wix_schedule_id": schedule_id}
-        for notifier in self.notifiers:
-            # Rendering overwrites a notifier's template fields in place: render a copy, so each
-            # run (and each mapped instance) e-mails its own owner.
-            copy.copy(notifier)(notify_context)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -496,7 +682,111 @@ class ListCalendarsOperator(WixBaseOperator):
         return calendars
 
 
-class UpdateSyncConfigOperator(WixBaseOperator):
+class _SyncConfigOperator(WixBaseOperator):
+    """What applying a sync config takes, shared by the single and the batch Update Sync Config operators."""
+
+    template_fields_renderers = {"sync_config": "json"}
+
+    def __init__(
+        self,
+        *,
+        sync_config: dict[str, Any] | str | None = None,
+        import_from: str | Sequence[str] | None = None,
+        export_to: str | None = None,
+        check_provider_features: bool = True,
+        skip_if_unsupported: bool = False,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
+        if sync_config is not None and (import_from is not None or export_to is not None):
+            raise ValueError("Pass either sync_config or import_from/export_to, not both.")
+        if sync_config is None and import_from is None and export_to is None:
+            raise ValueError(
+                "Pass sync_config, or import_from and/or export_to (a side that is not given is turned off)."
+            )
+        self.sync_config = sync_config
+        self.import_from = import_from
+        self.export_to = export_to
+        self.check_provider_features = check_provider_features
+        self.skip_if_unsupported = skip_if_unsupported
+
+    def _apply(
+        self, connection_id: str, sync_config: dict[str, Any], provider: str | Mapping[str, Any] | None
+    ) -> CalendarConnection:
+        """Check the provider's features, then send the config; :meth:`_refuse` when it cannot apply."""
+        from airflow_provider_wix.client.errors import WixNotSupportedByProviderError
+
+        if self.check_provider_features:
+            reason = self._unsupported_reason(connection_id, sync_config, provider)
+            if reason:
+                self._refuse(reason)
+        try:
+            connection = self.hook.update_sync_config(connection_id, sync_config)
+        except WixNotSupportedByProviderError as exc:
+            self._refuse(str(exc), exc)
+        self.log.info(
+            "Updated the sync config of connection %s: %s; Wix now re-syncs in the background (status %s)",
+            connection_id,
+            connection.get("syncConfig"),
+            connection.get("status"),
+        )
+        return connection
+
+    def _sync_config(self) -> dict[str, Any]:
+        from airflow_provider_wix.client.models import build_sync_config
+        from airflow_provider_wix.client.validation import validate_sync_config
+
+        if self.sync_config is not None:
+            raw: object = self.sync_config
+            if isinstance(raw, str):
+                raw = parse_literal(raw, "sync_config")
+            return validate_sync_config(raw)
+        import_from: ImportFrom
+        text = self.import_from.strip() if isinstance(self.import_from, str) else None
+        if text is not None and not text.startswith(("[", "(")) and "," not in text:
+            # "primary" or a rendered None; build_sync_config explains anything else
+            import_from = cast("ImportFrom", as_optional_text(text))
+        else:
+            import_from = as_str_list(self.import_from, "import_from")
+        export_to = cast("ExportTo", as_optional_text(self.export_to))
+        return validate_sync_config(build_sync_config(import_from, export_to))
+
+    def _unsupported_reason(
+        self, connection_id: str, sync_config: dict[str, Any], given: str | Mapping[str, Any] | None
+    ) -> str | None:
+        from airflow_provider_wix.client.models import unsupported_sync_reason
+
+        if isinstance(given, Mapping) and "features" in given:
+            # A provider already looked up upstream (e.g. an XCom from List Providers): no call needed.
+            return unsupported_sync_reason(cast("Provider", given), sync_config)
+        provider_key = as_optional_text(given)
+        if provider_key is not None:
+            provider = self.resolve_provider(provider_key)
+        else:
+            connection = self.hook.get_calendar_connection(connection_id)
+            provider_id = str(connection.get("providerId") or "")
+            found = [p for p in self.hook.list_providers() if str(p.get("id", "")).lower() == provider_id.lower()]
+            if not found:
+                self.log.warning(
+                    "Provider %r of connection %s is not in List Providers; sending the config unchecked",
+                    provider_id,
+                    connection_id,
+                )
+                return None
+            provider = found[0]
+        return unsupported_sync_reason(provider, sync_config)
+
+    def _refuse(self, reason: str, cause: BaseException | None = None) -> NoReturn:
+        if self.skip_if_unsupported:
+            self.log.warning("Skipping: %s", reason)
+            raise AirflowSkipException(f"Sync config not applied: {reason}") from cause
+        raise AirflowFailException(
+            f"Sync config not applied: {reason}. Pass skip_if_unsupported=True to skip instead of failing."
+        ) from cause
+
+
+class UpdateSyncConfigOperator(_SyncConfigOperator):
     """Choose what a connection imports into Wix and exports to the external calendar.
 
     Providers differ (Google imports only its primary calendar and cannot change the sync config at
@@ -531,107 +821,113 @@ class UpdateSyncConfigOperator(WixBaseOperator):
         "provider",
         "wix_conn_id",
     )
-    template_fields_renderers = {"sync_config": "json"}
 
     def __init__(
         self,
         *,
         connection_id: str,
-        sync_config: dict[str, Any] | str | None = None,
-        import_from: str | Sequence[str] | None = None,
-        export_to: str | None = None,
         provider: str | Mapping[str, Any] | None = None,
-        check_provider_features: bool = True,
         skip_if_unsupported: bool = False,
-        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
         **kwargs: Any,
     ) -> None:
-        super().__init__(wix_conn_id=wix_conn_id, **kwargs)
-        if sync_config is not None and (import_from is not None or export_to is not None):
-            raise ValueError("Pass either sync_config or import_from/export_to, not both.")
-        if sync_config is None and import_from is None and export_to is None:
-            raise ValueError(
-                "Pass sync_config, or import_from and/or export_to (a side that is not given is turned off)."
-            )
+        super().__init__(skip_if_unsupported=skip_if_unsupported, **kwargs)
         self.connection_id = connection_id
-        self.sync_config = sync_config
-        self.import_from = import_from
-        self.export_to = export_to
         self.provider = provider
-        self.check_provider_features = check_provider_features
-        self.skip_if_unsupported = skip_if_unsupported
 
     def execute_wix(self, context: Context) -> CalendarConnection:
-        from airflow_provider_wix.client.errors import WixNotSupportedByProviderError
         from airflow_provider_wix.client.validation import validate_connection_id
 
         connection_id = validate_connection_id(self.connection_id)
+        return self._apply(connection_id, self._sync_config(), self.provider)
+
+
+class BatchUpdateSyncConfigOperator(_SyncConfigOperator):
+    """Apply one sync config to the connections of a batch of owners, each as :class:`UpdateSyncConfigOperator` would.
+
+    Fed by :class:`WixOAuthCallbackBatchSensor`'s outcomes, so a batch of schedules costs one task
+    execution; only the ``connected`` ones are configured. One schedule whose provider cannot apply
+    the config is reported ``skipped`` and one Wix refuses ``failed``, with the reason, without
+    stopping the others. Idempotent per schedule: a retry first reads the connections (one List
+    Connections per 100) and sends nothing for those whose sync config is already the one wanted.
+
+    Returns ``{schedule_id: {"status": "configured" | "skipped" | "failed", "detail"}}``.
+
+    :param outcomes: The batch sensor's result, ``{schedule_id: {"outcome", "connection_id", ...}}``
+        (templated).
+    :param providers: Each schedule's provider object as List Providers returns it (its ``features``
+        are checked without a call), ``{schedule_id: provider}`` (templated); a schedule without one
+        has its provider looked up.
+    :param sync_config: As for :class:`UpdateSyncConfigOperator`, as are ``import_from``, ``export_to``
+        and ``check_provider_features``.
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("outcomes", "providers", "sync_config", "import_from", "export_to", "wix_conn_id")
+
+    def __init__(
+        self,
+        *,
+        outcomes: Mapping[str, Mapping[str, Any]] | str,
+        providers: Mapping[str, Mapping[str, Any]] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.pop("skip_if_unsupported", None)  # a schedule the provider cannot configure is reported skipped
+        super().__init__(skip_if_unsupported=True, **kwargs)
+        self.outcomes = outcomes
+        self.providers = providers
+
+    def execute_wix(self, context: Context) -> dict[str, dict[str, str]]:
+        from airflow_provider_wix.client.errors import WixError
+        from airflow_provider_wix.client.validation import validate_connection_id
+
+        outcomes = self._mapping(self.outcomes, "outcomes")
+        providers = self._mapping(self.providers, "providers")
         sync_config = self._sync_config()
-        if self.check_provider_features:
-            reason = self._unsupported_reason(connection_id, sync_config)
-            if reason:
-                self._refuse(reason)
-        try:
-            connection = self.hook.update_sync_config(connection_id, sync_config)
-        except WixNotSupportedByProviderError as exc:
-            self._refuse(str(exc), exc)
-        self.log.info(
-            "Updated the sync config of connection %s: %s; Wix now re-syncs in the background (status %s)",
-            connection_id,
-            connection.get("syncConfig"),
-            connection.get("status"),
-        )
-        return connection
+        todo = {
+            schedule_id: validate_connection_id(str(outcome.get("connection_id")))
+            for schedule_id, outcome in outcomes.items()
+            if isinstance(outcome, Mapping) and outcome.get("outcome") == "connected"
+        }
+        results: dict[str, dict[str, str]] = {}
+        if int(getattr(context["ti"], "try_number", 1) or 1) > 1:
+            for schedule_id in self._already_applied(todo, sync_config):
+                results[schedule_id] = {"status": "configured", "detail": "sync config applied (by an earlier try)"}
+        for schedule_id, connection_id in todo.items():
+            if schedule_id in results:
+                continue
+            try:
+                self._apply(connection_id, sync_config, providers.get(schedule_id))
+            except AirflowSkipException as exc:
+                results[schedule_id] = {"status": "skipped", "detail": str(exc)}
+            except (AirflowFailException, WixError) as exc:
+                self.log.warning("Schedule %s: %s", schedule_id, exc)
+                results[schedule_id] = {"status": "failed", "detail": str(exc)}
+            else:
+                results[schedule_id] = {"status": "configured", "detail": "sync config applied"}
+        return results
 
-    def _sync_config(self) -> dict[str, Any]:
-        from airflow_provider_wix.client.models import build_sync_config
-        from airflow_provider_wix.client.validation import validate_sync_config
+    @staticmethod
+    def _mapping(value: Any, name: str) -> dict[str, Any]:
+        from airflow_provider_wix.client.errors import WixInvalidRequestError
 
-        if self.sync_config is not None:
-            raw: object = self.sync_config
-            if isinstance(raw, str):
-                raw = parse_literal(raw, "sync_config")
-            return validate_sync_config(raw)
-        import_from: ImportFrom
-        text = self.import_from.strip() if isinstance(self.import_from, str) else None
-        if text is not None and not text.startswith(("[", "(")) and "," not in text:
-            # "primary" or a rendered None; build_sync_config explains anything else
-            import_from = cast("ImportFrom", as_optional_text(text))
-        else:
-            import_from = as_str_list(self.import_from, "import_from")
-        export_to = cast("ExportTo", as_optional_text(self.export_to))
-        return validate_sync_config(build_sync_config(import_from, export_to))
+        if value is None or is_none_text(value):
+            return {}
+        if isinstance(value, str):
+            value = parse_literal(value, name)
+        if not isinstance(value, Mapping):
+            raise WixInvalidRequestError(f"{name} must be a dict keyed by schedule id, got {type(value).__name__}")
+        return dict(value)
 
-    def _unsupported_reason(self, connection_id: str, sync_config: dict[str, Any]) -> str | None:
-        from airflow_provider_wix.client.models import unsupported_sync_reason
-
-        if isinstance(self.provider, Mapping) and "features" in self.provider:
-            # A provider already looked up upstream (e.g. an XCom from List Providers): no call needed.
-            return unsupported_sync_reason(cast("Provider", self.provider), sync_config)
-        provider_key = as_optional_text(self.provider)
-        if provider_key is not None:
-            provider = self.resolve_provider(provider_key)
-        else:
-            connection = self.hook.get_calendar_connection(connection_id)
-            provider_id = str(connection.get("providerId") or "")
-            found = [p for p in self.hook.list_providers() if str(p.get("id", "")).lower() == provider_id.lower()]
-            if not found:
-                self.log.warning(
-                    "Provider %r of connection %s is not in List Providers; sending the config unchecked",
-                    provider_id,
-                    connection_id,
-                )
-                return None
-            provider = found[0]
-        return unsupported_sync_reason(provider, sync_config)
-
-    def _refuse(self, reason: str, cause: BaseException | None = None) -> NoReturn:
-        if self.skip_if_unsupported:
-            self.log.warning("Skipping: %s", reason)
-            raise AirflowSkipException(f"Sync config not applied: {reason}") from cause
-        raise AirflowFailException(
-            f"Sync config not applied: {reason}. Pass skip_if_unsupported=True to skip instead of failing."
-        ) from cause
+    def _already_applied(self, todo: Mapping[str, str], sync_config: Mapping[str, Any]) -> list[str]:
+        """Schedules whose connection already has ``sync_config`` (an earlier try sent it)."""
+        schedule_ids = list(todo)
+        done: list[str] = []
+        for start in range(0, len(schedule_ids), 100):
+            for connection in self.hook.list_connections(schedule_ids=schedule_ids[start : start + 100]):
+                schedule_id = next((s for s in schedule_ids if todo[s] == connection.get("id")), None)
+                if schedule_id is not None and connection.get("syncConfig") == sync_config:
+                    done.append(schedule_id)
+        return done
 
 
 class DisconnectOperator(WixBaseOperator):
@@ -836,3 +1132,26 @@ class ListEventsOperator(WixBaseOperator):
 
 def _names(items: Iterable[Mapping[str, Any]]) -> str:
     return ", ".join(str(i.get("name") or i.get("id") or "?") for i in items)
+
+
+def _offline_oauth_provider(given: Mapping[str, Any]) -> Provider:
+    """A provider object looked up upstream: its id checked, and its OAUTH connect method when it has features."""
+    from airflow_provider_wix.client.models import ConnectMethod
+    from airflow_provider_wix.client.validation import validate_guid
+    from airflow_provider_wix.operators.base import require_connect_method
+
+    provider = cast("Provider", given)
+    if "features" in provider:
+        require_connect_method(provider, ConnectMethod.OAUTH.value)
+    validate_guid(str(provider.get("id") or ""), "provider['id']")
+    return provider
+
+
+def _landing_page_names(provider: Provider | None, owner_name: str | None) -> dict[str, str | None]:
+    """What the owner's landing page calls the calendar and the owner (never a secret: names only)."""
+    from airflow_provider_wix.dashboard.rows import provider_display_name
+
+    return {
+        "provider_name": provider_display_name(provider) if provider is not None else None,
+        "owner_name": as_optional_text(owner_name),
+    }

@@ -49,6 +49,7 @@ _OUTCOME_OF_ERROR = {"reject": OUTCOME_DECLINED, "unsupported": OUTCOME_UNSUPPOR
 #: Defaults of the ``[wix]`` options (declared in the provider info) the sensors read.
 DEFAULT_OAUTH_CALLBACK_POLL_INTERVAL = 600.0
 DEFAULT_SYNC_STATUS_POLL_INTERVAL = 10.0
+DEFAULT_OAUTH_BATCH_CHECK_INTERVAL = 10.0
 
 
 def _wix_option(name: str, fallback: float) -> float:
@@ -572,3 +573,192 @@ class WixConnectionStatusSensor(WixHookMixin, BaseSensorOperator):
         if isinstance(result, PokeReturnValue):
             return result.xcom_value
         raise AirflowException(f"Unexpected status in trigger event: {event['connection'].get('status')}")
+
+
+class WixOAuthCallbackBatchSensor(WixHookMixin, BaseSensorOperator):
+    """Wait, in one deferred task, for the owners of a :class:`BatchConnectByOAuthOperator`'s links.
+
+    One trigger watches every flow of the batch (:class:`WixOAuthCallbackBatchTrigger`) and ends
+    when each owner has answered or at the deadline, so a batch costs two worker executions (the
+    start up to the deferral, and the resume) whatever its size, and no worker slot while waiting.
+    One owner declining or never answering does not fail the others: the task succeeds and returns
+    one outcome per schedule, ``{schedule_id: {"outcome", "detail", "connection_id"?}}``, where
+    ``outcome`` is that of :class:`WixOAuthCallbackSensor` (``connected``, ``declined``,
+    ``unsupported``, ``wix_error``, ``cancelled``, ``timed_out`` or ``failed``), plus ``not_invited``
+    for a schedule whose link Wix did not issue. New connections are checked with one List
+    Connections per 100 schedules (they must belong to their schedule and be healthy). Answered flows
+    are consumed (their secret dropped) and unanswered ones withdrawn, as the single sensor does; a
+    Wix ``internal`` error is reported, not retried.
+
+    :param connect_task_id: Task id of the BatchConnectByOAuthOperator (same map index).
+    :param verify_connection: Check the new connections with List Connections before reporting them.
+    :param check_interval: Seconds between reads of the batch's answer list (one Variable read); default
+        ``[wix] oauth_batch_check_interval`` (10).
+    :param poke_interval: Seconds between safety reads of the pending flow records; default
+        ``[wix] oauth_callback_poll_interval`` (600).
+    :param timeout: Seconds the owners may take.
+    :param wix_conn_id: The Airflow connection to Wix (templated).
+    """
+
+    template_fields: Sequence[str] = ("wix_conn_id",)
+    ui_color = "#fff4d6"
+
+    def __init__(
+        self,
+        *,
+        connect_task_id: str,
+        verify_connection: bool = True,
+        check_interval: float | None = None,
+        wix_conn_id: str = DEFAULT_WIX_CONN_ID,
+        poke_interval: float | None = None,
+        timeout: float = timedelta(days=7).total_seconds(),
+        **kwargs: Any,
+    ) -> None:
+        if check_interval is None:
+            check_interval = _wix_option("oauth_batch_check_interval", DEFAULT_OAUTH_BATCH_CHECK_INTERVAL)
+        if poke_interval is None:
+            poke_interval = _wix_option("oauth_callback_poll_interval", DEFAULT_OAUTH_CALLBACK_POLL_INTERVAL)
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        if check_interval <= 0:
+            raise ValueError(f"check_interval must be positive, got {check_interval!r}")
+        self.connect_task_id = connect_task_id
+        self.verify_connection = verify_connection
+        self.check_interval = check_interval
+        self.wix_conn_id = wix_conn_id
+
+    def poke(self, context: Context) -> bool:
+        raise NotImplementedError("WixOAuthCallbackBatchSensor only waits deferred")
+
+    def _issued(self, context: Context) -> dict[str, Any]:
+        value = WixOAuthCallbackSensor._pull(context, self.connect_task_id, "return_value")
+        if not isinstance(value, dict) or "flows" not in value:
+            raise AirflowFailException(
+                f"Task {self.connect_task_id!r} returned no batch of flows; it must be a BatchConnectByOAuthOperator."
+            )
+        return value
+
+    def execute(self, context: Context) -> Any:
+        from airflow_provider_wix.callback.state import is_flow_id, utcnow
+        from airflow_provider_wix.dashboard import dashboard_url
+        from airflow_provider_wix.triggers.external_calendars import WixOAuthCallbackBatchTrigger
+
+        issued = self._issued(context)
+        flow_ids = [f["flow_id"] for f in issued["flows"] if f.get("flow_id")]
+        if not all(is_flow_id(f) for f in flow_ids):
+            raise AirflowFailException("The batch names a malformed flow id.")
+        if not flow_ids:
+            return self._complete(context, issued, {"status": "done", "answers": {}, "pending": []})
+        deadline = utcnow() + timedelta(seconds=self.timeout)
+        owners = [
+            f.get("owner_name") or f"the owner of schedule {f['schedule_id']}"
+            for f in issued["flows"]
+            if f.get("flow_id")
+        ]
+        self.log.info(
+            "Waiting for %d owner(s) (%s) to answer the authorization links issued by task %s; the wait "
+            "ends at %s UTC. Follow all onboardings on the Wix calendars dashboard: %s",
+            len(flow_ids),
+            ", ".join(owners),
+            self.connect_task_id,
+            deadline.strftime("%Y-%m-%d %H:%M"),
+            dashboard_url(),
+        )
+        self.defer(
+            trigger=WixOAuthCallbackBatchTrigger(
+                flow_ids=flow_ids,
+                batch=str(issued["batch"]),
+                check_interval=self.check_interval,
+                poll_interval=self.poke_interval,
+                deadline=deadline.isoformat(),
+                **_resume_guard(self, context),
+            ),
+            method_name="execute_complete",
+            timeout=deadline - utcnow() + _DEFER_TIMEOUT_MARGIN,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        with fail_fast_on_invalid_input():
+            try:
+                return self._complete(context, self._issued(context), event)
+            finally:
+                self.close_hook()
+
+    def _complete(self, context: Context, issued: Mapping[str, Any], event: dict[str, Any] | None) -> dict[str, Any]:
+        from airflow_provider_wix.callback.store import close_batch, consume_flow, discard_flow, load_flow
+
+        if not event or event.get("status") != "done":
+            raise AirflowException(str((event or {}).get("message", _NO_EVENT)))
+        answers: dict[str, dict[str, Any]] = event.get("answers") or {}
+        pending = set(event.get("pending") or [])
+        hours = self.timeout / 3600
+        results: dict[str, dict[str, Any]] = {}
+        connected: dict[str, str] = {}  # schedule id -> connection id, still to check
+        for flow in issued["flows"]:
+            schedule_id, flow_id = flow["schedule_id"], flow.get("flow_id")
+            if not flow_id:
+                results[schedule_id] = {"outcome": "not_invited", "detail": flow.get("detail") or "no link issued"}
+            elif flow_id in answers or flow_id in pending:
+                record = load_flow(flow_id)
+                if flow_id in pending and (record is None or record.is_pending):
+                    discard_flow(flow_id)  # the link stops working: nobody acts on a late answer
+                    results[schedule_id] = {
+                        "outcome": OUTCOME_TIMED_OUT,
+                        "detail": f"no answer within {hours:g} h; the link was withdrawn",
+                    }
+                    continue
+                # An answer that arrived after the trigger's last check is still an answer.
+                payload = answers.get(flow_id) or (record.event_payload(via="check") if record else {"status": "gone"})
+                outcome = self._answer(payload)
+                if outcome.get("connection_id") and outcome["outcome"] == OUTCOME_CONNECTED:
+                    connected[schedule_id] = outcome["connection_id"]
+                results[schedule_id] = outcome
+                if record is None:
+                    discard_flow(flow_id)
+                elif not record.is_consumed:
+                    consume_flow(flow_id, record)
+            else:
+                results[schedule_id] = {"outcome": OUTCOME_FAILED, "detail": "the wait ended without its answer"}
+        if connected and self.verify_connection:
+            for schedule_id, problem in self._verify(connected).items():
+                results[schedule_id] = {"outcome": OUTCOME_FAILED, "detail": problem}
+        close_batch(str(issued["batch"]))
+        for schedule_id, result in results.items():
+            self.log.info("%-10s schedule %s: %s", result["outcome"], schedule_id, result["detail"])
+        return results
+
+    @staticmethod
+    def _answer(payload: Mapping[str, Any]) -> dict[str, Any]:
+        """One owner's answer as an outcome with its reason."""
+        from airflow_provider_wix.callback.state import CALLBACK_ERROR_EXPLANATIONS
+        from airflow_provider_wix.client.models import OAuthCallbackError
+
+        if payload.get("status") == "gone":
+            return {"outcome": OUTCOME_FAILED, "detail": "the flow record is gone (expired or cleaned up)"}
+        if payload.get("cancelled_by"):
+            return {"outcome": OUTCOME_CANCELLED, "detail": f"cancelled by {payload['cancelled_by']}"}
+        if payload.get("error"):
+            error = OAuthCallbackError(payload["error"])
+            return {"outcome": _OUTCOME_OF_ERROR[error.value], "detail": CALLBACK_ERROR_EXPLANATIONS[error]}
+        return {
+            "outcome": OUTCOME_CONNECTED,
+            "detail": "the owner allowed access",
+            "connection_id": str(payload["connection_id"]),
+        }
+
+    def _verify(self, connected: Mapping[str, str]) -> dict[str, str]:
+        """Problems of the new connections (schedule id -> why), with one List Connections per 100."""
+        schedule_ids = list(connected)
+        listed: dict[str, Mapping[str, Any]] = {}
+        for start in range(0, len(schedule_ids), 100):
+            for found in self.hook.list_connections(schedule_ids=schedule_ids[start : start + 100]):
+                if found.get("id"):
+                    listed[str(found["id"])] = found
+        problems: dict[str, str] = {}
+        for schedule_id, connection_id in connected.items():
+            connection = listed.get(connection_id)
+            if connection is None or str(connection.get("scheduleId", "")).lower() != schedule_id.lower():
+                problems[schedule_id] = f"connection {connection_id} is not a connection of schedule {schedule_id}"
+            elif connection.get("status") not in HEALTHY_STATUSES:
+                why = explain_connection_problem(connection)
+                problems[schedule_id] = f"connection {connection_id} is {connection.get('status')}: {why}"
+        return problems

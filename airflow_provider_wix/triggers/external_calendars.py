@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # Fixed classpaths: a subclass defined elsewhere must not make the triggerer import a different class.
 _OAUTH_CALLBACK_CLASSPATH = "airflow_provider_wix.triggers.external_calendars.WixOAuthCallbackTrigger"
 _CONNECTION_STATUS_CLASSPATH = "airflow_provider_wix.triggers.external_calendars.WixConnectionStatusTrigger"
+_OAUTH_BATCH_CLASSPATH = "airflow_provider_wix.triggers.external_calendars.WixOAuthCallbackBatchTrigger"
 
 T = TypeVar("T")
 
@@ -274,6 +275,96 @@ class WixOAuthCallbackTrigger(_ResumingTrigger):
     def _find_new_connection(self, client: ExternalCalendarsClient) -> str | None:
         assert self.schedule_id is not None
         return find_new_connection(client, self.schedule_id, self.existing_connection_ids)
+
+
+class WixOAuthCallbackBatchTrigger(_ResumingTrigger):
+    """Fire once every flow of a batch is answered, or at the deadline: one trigger for many owners.
+
+    The callback route lists each answer in the batch's answer Variable (``batch``), so a check
+    costs one Variable read whatever the number of flows; the flow records themselves are read only
+    by the rare safety poll (every ``poll_interval``), which catches an answer whose listing failed,
+    and at once when the list is missing (e.g. removed after an earlier try of the wait).
+
+    The event is ``{"status": "done", "answers": {flow id: payload}, "pending": [flow ids],
+    "checks": n}``: the owners who answered and those who had not by the deadline.
+
+    :param flow_ids: The flows to watch (their state digests).
+    :param batch: The batch's answer Variable (``callback.state.batch_key``).
+    :param check_interval: Seconds between reads of the answer Variable.
+    :param poll_interval: Seconds between safety reads of the pending flow records.
+    :param deadline: ISO timestamp after which the event is sent with the unanswered flows pending.
+    """
+
+    def __init__(
+        self,
+        *,
+        flow_ids: Sequence[str],
+        batch: str,
+        check_interval: float,
+        poll_interval: float,
+        deadline: str,
+        resume_not_before: str | None = None,
+        resume_check_url: str | None = None,
+        deferring_worker: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            resume_not_before=resume_not_before,
+            resume_check_url=resume_check_url,
+            deferring_worker=deferring_worker,
+        )
+        self.flow_ids = list(flow_ids)
+        self.batch = batch
+        self.check_interval = check_interval
+        self.poll_interval = poll_interval
+        self.deadline = deadline
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            _OAUTH_BATCH_CLASSPATH,
+            {
+                "flow_ids": self.flow_ids,
+                "batch": self.batch,
+                "check_interval": self.check_interval,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                **self._resume_guard_kwargs(),
+            },
+        )
+
+    async def _events(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_wix.callback.store import abatch_answers
+
+        pending = set(self.flow_ids)
+        answers: dict[str, dict[str, Any]] = {}
+        checks = 0
+        next_poll = time.monotonic() + self.poll_interval
+        while True:
+            checks += 1
+            listed = await abatch_answers(self.batch)
+            if listed is None or time.monotonic() >= next_poll:
+                listed = {**(listed or {}), **await self._read_records(pending)}
+                next_poll = time.monotonic() + self.poll_interval
+            for flow_id in pending.intersection(listed):
+                answers[flow_id] = listed[flow_id]
+            pending.difference_update(answers)
+            remaining = _seconds_until(self.deadline)
+            if not pending or (remaining is not None and remaining <= 0):
+                yield TriggerEvent({"status": "done", "answers": answers, "pending": sorted(pending), "checks": checks})
+                return
+            await asyncio.sleep(self.check_interval if remaining is None else min(self.check_interval, remaining))
+
+    async def _read_records(self, flow_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The answers in the flow records themselves (one Variable read each); a missing record is an answer too."""
+        from airflow_provider_wix.callback.store import aload_flow
+
+        found: dict[str, dict[str, Any]] = {}
+        for flow_id in sorted(flow_ids):
+            record = await aload_flow(flow_id)
+            if record is None:
+                found[flow_id] = {"status": "gone"}
+            elif not record.is_pending:
+                found[flow_id] = record.event_payload(via="poll")
+        return found
 
 
 def find_new_connection(client: ExternalCalendarsClient, schedule_id: str, existing: Sequence[str]) -> str | None:

@@ -100,3 +100,4 @@ def short_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     """Poll quickly: ``dag.test()`` runs triggers inline, so the callback's push cannot wake them."""
     monkeypatch.setenv("AIRFLOW__WIX__OAUTH_CALLBACK_POLL_INTERVAL", "0.5")
     monkeypatch.setenv("AIRFLOW__WIX__SYNC_STATUS_POLL_INTERVAL", "0.5")
+    monkeypatch.setenv("AIRFLOW__WIX__OAUTH_BATCH_CHECK_INTERVAL", "0.5")

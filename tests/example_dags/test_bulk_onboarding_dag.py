@@ -17,6 +17,8 @@ from airflow_provider_wix.emulator.state import (
 )
 from tests.conftest import run_dag, task_states, xcom_value
 
+ONBOARD_TASKS = ["onboard.connect", "onboard.wait_for_owners", "onboard.configure_sync"]
+
 pytestmark = pytest.mark.usefixtures("short_polls")
 
 
@@ -44,21 +46,24 @@ def test_each_owner_gets_their_own_outcome(wix_conn, calendar_owners, tmp_path, 
     with calendar_owners({declines: "deny", silent: "never"}) as owners:
         dag_run = run_dag(
             "wix_bulk_onboarding",
-            conf={"schedules_file": str(schedules_file), "owner_wait_hours": 0.002, "export": "dedicated"},
+            conf={
+                "schedules_file": str(schedules_file),
+                "owner_wait_hours": 0.002,
+                "export": "dedicated",
+                "chunk_size": 3,  # two chunks: [ana, ben, cy] and [eve]
+            },
         )
 
     states = task_states(dag_run)
     assert dag_run.state == "success", states
     out, err = capfd.readouterr()
-    # The silent owner's timeout names the link still waiting for them, and nothing pulls a missing
-    # XCom (Airflow 3 logs each as an ERROR line, which a healthy run must not have).
-    assert "The authorization link is still pending: http" in out + err
+    # Nothing pulls a missing XCom (Airflow 3 logs each as an ERROR line, which a healthy run must not have).
     assert "No answer arrived" not in out + err
     assert "XCom not found" not in out + err
-    # The wait names whom it waits for (the list's name), via which task, and the dashboard.
+    # Each chunk's wait names whom it waits for (the list's names), via which task, and the dashboard.
     assert (
-        f"Waiting for Cy Lee, owner of schedule {silent}, to answer the authorization link issued by task "
-        "onboard.connect; the wait ends at "
+        f"Waiting for 3 owner(s) (the owner of schedule {allows}, the owner of schedule {declines}, Cy Lee) "
+        "to answer the authorization links issued by task onboard.connect; the wait ends at "
     ) in out + err
     assert "Follow all onboardings on the Wix calendars dashboard: http" in out + err
     report = xcom_value(dag_run, "report")
@@ -93,15 +98,16 @@ def test_each_owner_gets_their_own_outcome(wix_conn, calendar_owners, tmp_path, 
     assert [c["scheduleId"] for c in state.connections() if c["status"] != "DISCONNECTED"].count(declines) == 0
 
     # Exactly the calls the API needs: one List Providers and one List Connections for the whole run,
-    # Connect By OAuth per link, Get Connection per connected owner (the sensor's check) and Update Sync
-    # Config where the provider allows it (Microsoft; Google keeps its own). No look-up is repeated.
+    # Connect By OAuth per link, one List Connections per chunk with a connected owner (the wait's check
+    # of the new connections) and Update Sync Config where the provider allows it (Microsoft; Google
+    # keeps its own). No look-up is repeated.
     # The owners' landing pages name the provider (and the owner, where the list names one) from the
-    # flow record: the anonymous callback route asks Wix nothing.
+    # flow record, which the chunk's connect task wrote: the anonymous callback route asks Wix nothing.
     wix_calls = [r["route"] for r in state.request_log()]
     assert sorted(wix_calls) == sorted(
         ["list_providers", "list_connections"]
         + ["connect_by_oauth"] * 4
-        + ["get_connection"] * 2
+        + ["list_connections"] * 2
         + ["update_sync_config"]
     )
     pages = {a["schedule_id"]: a["page"] for a in owners.answered.values()}
@@ -109,13 +115,10 @@ def test_each_owner_gets_their_own_outcome(wix_conn, calendar_owners, tmp_path, 
     assert "<h1>You declined the connection</h1>" in pages[declines]
     assert "not to share your Microsoft calendar" in pages[declines]
 
+    # Three task instances per chunk, whatever its size; a decline or a timeout fails none of them.
     group_states = {k: v for k, v in states.items() if k.startswith("onboard.")}
-    assert sorted(v for k, v in group_states.items() if k.startswith("onboard.wait_for_owner")) == [
-        "failed",
-        "failed",
-        "success",
-        "success",
-    ]
+    assert sorted(group_states) == sorted(f"{t}[{i}]" for t in ONBOARD_TASKS for i in (0, 1))
+    assert set(group_states.values()) == {"success"}
 
 
 def test_nothing_to_onboard_reads_the_variable_and_reports_skips(wix_conn, calendar_owners, monkeypatch):

@@ -17,6 +17,7 @@ from airflow_provider_wix.callback.state import FlowRecord, flow_key, new_state_
 from airflow_provider_wix.client.models import OAuthCallbackError
 from airflow_provider_wix.triggers.external_calendars import (
     WixConnectionStatusTrigger,
+    WixOAuthCallbackBatchTrigger,
     WixOAuthCallbackTrigger,
 )
 
@@ -239,3 +240,75 @@ def test_wix_calls_run_where_task_sdk_calls_reach_the_triggerers_own_loop():
     # One asyncio.run each: a fresh default executor, so no thread marked by the other is reused.
     assert asyncio.run(answered_on_own_loop(_in_thread)) is True
     assert asyncio.run(answered_on_own_loop(asyncio.to_thread)) is False
+
+
+# -- the batch trigger: one trigger for many flows ---------------------------------------------------
+
+BATCH = "wix_oauth_batch__test"
+
+
+def _batch_trigger(flow_ids: list[str], *, deadline_in: float = 60, poll_interval: float = 3600) -> Any:
+    deadline = (datetime.now(timezone.utc) + timedelta(seconds=deadline_in)).isoformat()
+    return _round_trip(
+        WixOAuthCallbackBatchTrigger(
+            flow_ids=flow_ids, batch=BATCH, check_interval=0.05, poll_interval=poll_interval, deadline=deadline
+        )
+    )
+
+
+def _list_answers(monkeypatch: pytest.MonkeyPatch, answers: dict[str, Any] | None) -> None:
+    import json
+
+    name = "AIRFLOW_VAR_" + BATCH.upper()
+    if answers is None:
+        monkeypatch.delenv(name, raising=False)
+    else:
+        monkeypatch.setenv(name, json.dumps(answers))
+
+
+def test_batch_trigger_ends_when_the_answer_list_holds_every_flow(monkeypatch):
+    tokens = [new_state_token() for _ in range(3)]
+    flow_ids = [state_digest(t) for t in tokens]
+    for token in tokens:  # still pending in their records: only the list can end the wait
+        _publish(monkeypatch, token, _record())
+    answers = {
+        flow_ids[0]: _record().completed(connection_id="c1", error=None).event_payload(via="batch"),
+        flow_ids[1]: _record()
+        .completed(connection_id=None, error=OAuthCallbackError.REJECT)
+        .event_payload(via="batch"),
+    }
+    _list_answers(monkeypatch, answers)
+
+    event = _first_event(_batch_trigger(flow_ids, deadline_in=1.5))
+
+    # The third owner never answered: the deadline ends the wait with that flow pending.
+    assert event["status"] == "done"
+    assert event["answers"] == answers
+    assert event["pending"] == [flow_ids[2]]
+
+    _list_answers(monkeypatch, {**answers, flow_ids[2]: answers[flow_ids[0]]})
+    event = _first_event(_batch_trigger(flow_ids))
+    assert (event["pending"], event["checks"]) == ([], 1)
+
+
+def test_batch_trigger_reads_the_records_when_the_list_is_missing(monkeypatch):
+    token, silent = new_state_token(), new_state_token()
+    _publish(monkeypatch, token, _record().completed(connection_id="c1", error=None))
+    _publish(monkeypatch, silent, _record())
+    _list_answers(monkeypatch, None)
+
+    event = _first_event(_batch_trigger([state_digest(token), state_digest(silent)], deadline_in=0.5))
+
+    assert event["answers"] == {state_digest(token): {**_record().event_payload(via="poll"), "connection_id": "c1"}}
+    assert event["pending"] == [state_digest(silent)]
+
+
+def test_batch_trigger_safety_poll_catches_an_answer_missing_from_the_list(monkeypatch):
+    token = new_state_token()
+    _publish(monkeypatch, token, _record().completed(connection_id=None, error=OAuthCallbackError.REJECT))
+    _list_answers(monkeypatch, {})
+
+    event = _first_event(_batch_trigger([state_digest(token)], poll_interval=0.2))
+
+    assert event["answers"][state_digest(token)]["error"] == "reject"
+    assert event["pending"] == [] and event["checks"] > 1
