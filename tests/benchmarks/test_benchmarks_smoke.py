@@ -43,12 +43,17 @@ def _rows(results: dict, name: str) -> dict[str, dict]:
 
 @pytest.mark.slow
 def test_bulk_onboarding_benchmark_runs_and_every_owner_gets_the_right_outcome(tmp_path):
-    rows = _rows(_bench(tmp_path, "bulk_onboarding", "--schedules", "5", "--owner-wait", "60"), "bulk_onboarding")
+    results = _bench(tmp_path, "bulk_onboarding", "--schedules", "5", "--owner-wait", "60")
+    rows = _rows(results, "bulk_onboarding")
 
     assert rows["schedules whose report line is right"]["measured"] == "5/5"
     assert rows["failed or retried task instances not chosen by an owner"]["verdict"] == "PASS"
     calls = rows["Wix calls made (429s not counted) vs the minimum"]
     assert calls["measured"] == calls["baseline"], calls["values"]
+    # One chunk: one task instance of each onboard task, whatever the number of schedules.
+    (ran,) = [n for n in results["benchmarks"]["bulk_onboarding"]["notes"] if n.startswith("task instances that ran")]
+    for task_id in ("onboard.connect", "onboard.wait_for_owners", "onboard.configure_sync"):
+        assert f"{task_id} 1x" in ran, ran
 
 
 @pytest.mark.slow
