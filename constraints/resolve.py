@@ -63,6 +63,22 @@ def _resolve(airflow: str, prefer: Path | None, holds: list[Path]) -> list[tuple
     return sorted((pin for pin in pins if pin[0].lower() != PROJECT), key=lambda pin: pin[0].lower())
 
 
+def holds_for(output: Path) -> list[Path]:
+    """The holds files applied to ``output`` (absolute): ``constraints/holds.txt``, then its folder's."""
+    beside = output.resolve().parent / "holds.txt"
+    return [HOLDS, *([beside] if beside.exists() and beside != HOLDS else [])]
+
+
+def held_back(hold_files: list[Path]) -> list[str]:
+    """Each hold as the output file's header names it: ``(constraints/holds.txt): celery==5.6.3``."""
+    return [
+        f"({hold_file.relative_to(ROOT)}): {line.strip()}"
+        for hold_file in hold_files
+        for line in hold_file.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--airflow", required=True, help="the apache-airflow release, e.g. 3.3.2")
@@ -70,14 +86,9 @@ def main() -> None:
     parser.add_argument("--prefer", type=Path, help="an existing constraints file to stay close to (optional)")
     args = parser.parse_args()
     python = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    hold_files = [HOLDS, *[f for f in [args.output.parent / "holds.txt"] if f.exists() and f.resolve() != HOLDS]]
+    hold_files = holds_for(args.output)
     pins = resolve(args.airflow, args.prefer if args.prefer and args.prefer.exists() else None, hold_files)
-    holds = [
-        f"({hold_file.relative_to(ROOT)}): {line.strip()}"
-        for hold_file in hold_files
-        for line in hold_file.read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
+    holds = held_back(hold_files)
     lines = [
         f"# Pinned constraints for airflow-provider-wix on Python {python} (apache-airflow {args.airflow}).",
         "# Refresh on purpose with: make constraints [PYTHON=...] [AIRFLOW=<minor>]   (then review the diff and test)",

@@ -8,7 +8,9 @@ installed distribution's metadata (the same requirements pip sees), so no TOML p
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,39 @@ def test_pins_the_airflow_minor_its_folder_names_and_the_holds(path: Path):
     holds = (CONSTRAINTS / "holds.txt").read_text().splitlines()
     for hold in (Requirement(line) for line in holds if line.strip() and not line.startswith("#")):
         assert hold.specifier.contains(pins[canonicalize_name(hold.name)]), f"{path.name} ignores the hold {hold}"
+
+
+def _load_resolve():
+    spec = importlib.util.spec_from_file_location("constraints_resolve", CONSTRAINTS / "resolve.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_resolve_applies_and_names_a_minors_holds_for_a_relative_output_path(tmp_path, monkeypatch):
+    """`make constraints AIRFLOW=3.2` passes a relative --output; its folder's holds.txt must still apply.
+
+    pip itself is stubbed out: the test checks which holds files reach it and the header they produce.
+    """
+    resolve = _load_resolve()
+    (tmp_path / "constraints" / "airflow-3.2").mkdir(parents=True)
+    (tmp_path / "constraints" / "holds.txt").write_text("# every file\ncelery==5.6.3\n")
+    (tmp_path / "constraints" / "airflow-3.2" / "holds.txt").write_text("# this minor\nsvcs==26.1.0\n")
+    monkeypatch.setattr(resolve, "ROOT", tmp_path)
+    monkeypatch.setattr(resolve, "HOLDS", tmp_path / "constraints" / "holds.txt")
+    seen = []
+    monkeypatch.setattr(resolve, "resolve", lambda airflow, prefer, holds: seen.extend(holds) or [("svcs", "26.1.0")])
+    monkeypatch.chdir(tmp_path)
+    output = Path("constraints/airflow-3.2/constraints-3.12.txt")
+    monkeypatch.setattr(sys, "argv", ["resolve.py", "--airflow", "3.2.2", "--output", str(output)])
+
+    resolve.main()
+
+    assert [path.relative_to(tmp_path) for path in seen] == [
+        Path("constraints/holds.txt"),
+        Path("constraints/airflow-3.2/holds.txt"),
+    ]
+    header = output.read_text()
+    assert "# Held back (constraints/holds.txt): celery==5.6.3\n" in header
+    assert "# Held back (constraints/airflow-3.2/holds.txt): svcs==26.1.0\n" in header
