@@ -85,6 +85,8 @@ def test_pins_the_airflow_minor_its_folder_names_and_the_holds(path: Path):
         newest = [re.fullmatch(r"airflow-(\d+)\.(\d+)", p.name) for p in CONSTRAINTS.glob("airflow-*")]
         assert all((airflow.major, airflow.minor) > (int(m.group(1)), int(m.group(2))) for m in newest if m)
     holds = (CONSTRAINTS / "holds.txt").read_text().splitlines()
+    if folder and (path.parent / "holds.txt").exists():
+        holds += (path.parent / "holds.txt").read_text().splitlines()
     for hold in (Requirement(line) for line in holds if line.strip() and not line.startswith("#")):
         assert hold.specifier.contains(pins[canonicalize_name(hold.name)]), f"{path.name} ignores the hold {hold}"
 
