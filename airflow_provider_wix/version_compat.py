@@ -159,14 +159,14 @@ STALE_SUCCESS_OF_RESUMED_TASK_IGNORED = AIRFLOW_VERSION >= (3, 2, 2)
 def login_url(auth_manager: Any, next_url: str) -> str:
     """The auth manager's login URL, returning to ``next_url`` after login.
 
-    3.2+: ``get_url_login(next_url=...)`` adds ``?next=``. 3.1's ``SimpleAuthManager`` ignores
-    ``next_url`` although its login page honours ``next``; there the parameter is added here (only when
-    the URL has none, so an auth manager that already handles it is left alone).
+    3.3+: ``get_url_login(next_url=...)`` adds ``?next=``. 3.1's and 3.2's ``SimpleAuthManager`` ignore
+    ``next_url`` although their login page honours ``next``; there the parameter is added here (only
+    when the URL has none, so an auth manager that already handles it is left alone).
     """
     from urllib.parse import parse_qs, urlencode, urlsplit
 
     url = str(auth_manager.get_url_login(next_url=next_url))
-    if AIRFLOW_V_3_2_PLUS or "next" in parse_qs(urlsplit(url).query):
+    if AIRFLOW_V_3_3_PLUS or "next" in parse_qs(urlsplit(url).query):
         return url
     return f"{url}{'&' if urlsplit(url).query else '?'}{urlencode({'next': next_url})}"
 
@@ -174,14 +174,14 @@ def login_url(auth_manager: Any, next_url: str) -> str:
 async def request_user(request: Any) -> Any:
     """The user a plugin route's request authenticates as; an explicit Bearer token wins over the cookie.
 
-    That is Airflow 3.2+'s ``get_user``. 3.1's returns first the user its JWT-refresh middleware took
-    from the UI's session cookie, so a request carrying both was served as the cookie's user; there the
-    token is resolved here. Without a Bearer token both use the cookie (401 without either).
+    That is Airflow 3.3+'s ``get_user``. 3.1's and 3.2's return first the user their JWT-refresh
+    middleware took from the UI's session cookie, so a request carrying both was served as the cookie's
+    user; there the token is resolved here. Without a Bearer token all use the cookie (401 without either).
     """
     from airflow.api_fastapi.core_api.security import bearer_scheme, get_user, resolve_user_from_token
 
     credentials = await bearer_scheme(request)
-    if not AIRFLOW_V_3_2_PLUS and credentials is not None and credentials.scheme.lower() == "bearer":
+    if not AIRFLOW_V_3_3_PLUS and credentials is not None and credentials.scheme.lower() == "bearer":
         return await resolve_user_from_token(credentials.credentials)
     return await get_user(request, None, credentials)
 
