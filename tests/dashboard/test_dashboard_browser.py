@@ -3,6 +3,7 @@ navigation, see a row in each status, cancel a pending link; a Viewer sees the p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,8 +69,9 @@ def test_editor_sees_every_status_and_cancels_a_pending_link(browser, site):
         pending = frame.locator(f'tr[data-schedule="{site.schedules["pending"]}"]')
         pending.get_by_role("button", name="Cancel").click()
         pending.get_by_role("button", name="Click again to confirm").click()
+        # The confirmation question is shown in #message already: wait for the POST's answer to replace it.
         message = frame.locator("#message")
-        message.wait_for()
+        message.filter(has_text=re.compile(r"^Cancelled:|failed:")).wait_for()
         assert message.inner_text().startswith("Cancelled:"), message.inner_text()
         cancelled = frame.locator(f'tr[data-schedule="{site.schedules["pending"]}"] .badge')
         cancelled.filter(has_text="Cancelled").wait_for()
