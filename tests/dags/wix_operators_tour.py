@@ -27,6 +27,9 @@ with DAG(
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
+    # Only ever run by dag.test(); paused where a scheduler parses tests/dags (the production-topology
+    # tests), so its daily schedule cannot start a run there that calls (and disconnects in) their emulator.
+    is_paused_upon_creation=True,
     tags=["test"],
     params={
         "google_connection_id": Param(None, type=["null", "string"]),
