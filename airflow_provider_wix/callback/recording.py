@@ -8,6 +8,7 @@ finds it on its next poll: the push only makes the wake-up faster, it is never n
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -96,7 +97,7 @@ def _complete_flow(
     """
     from airflow.models.variable import Variable
     from airflow.utils.session import create_session
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
     with create_session() as session:
         row = session.scalars(select(Variable).where(Variable.key == flow_key(digest)).with_for_update()).one_or_none()
@@ -113,20 +114,58 @@ def _complete_flow(
             raise CallbackRefused(409, _ALREADY_USED)
 
         completed = complete(record)
-        encoded = Variable(key=row.key, val=completed.to_json())
-        # Compare-and-swap on the stored value: of two concurrent callbacks exactly one wins, on
-        # databases that ignore FOR UPDATE (SQLite) as well as on those that honour it.
-        swapped = session.execute(
-            update(Variable)
-            .where(Variable.id == row.id, Variable._val == row._val)
-            .values(_val=encoded._val, is_encrypted=encoded.is_encrypted)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(swapped, "rowcount", 0) != 1:
+        if not _swap_value(session, row, completed.to_json()):  # of two concurrent callbacks, one wins
             raise CallbackRefused(409, _ALREADY_USED)
     # Committed first: the wake-up may wait for the scheduler, and the trigger's poll needs the record.
     woke = wake_waiter(digest, completed)
     return CallbackOutcome(record=completed, woke_task=woke)
+
+
+def _swap_value(session: Any, row: Any, value: str) -> bool:
+    """Replace a Variable row's value only if it still holds what ``row`` read (compare-and-swap).
+
+    Exactly one of two concurrent writers wins, on databases that ignore ``FOR UPDATE`` (SQLite) as
+    well as on those that honour it; the value is encrypted as ``Variable`` itself would store it.
+    """
+    from airflow.models.variable import Variable
+    from sqlalchemy import update
+
+    encoded = Variable(key=row.key, val=value)
+    swapped = session.execute(
+        update(Variable)
+        .where(Variable.id == row.id, Variable._val == row._val)
+        .values(_val=encoded._val, is_encrypted=encoded.is_encrypted)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(swapped, "rowcount", 0) == 1
+
+
+def list_batch_answer(session: Any, batch: str, digest: str, record: FlowRecord) -> None:
+    """Add the answer to its batch's list, which the batch's one trigger reads instead of every record.
+
+    Owners of one batch answer concurrently: a lost compare-and-swap reads the list again. The list
+    holds only the non-secret event payload. Called by :func:`~airflow_provider_wix.callback.wake.wake_waiter`
+    when the flow's waiter is a batch.
+    """
+    from airflow.models.variable import Variable
+    from sqlalchemy import select
+
+    for _ in range(_BATCH_LIST_ATTEMPTS):
+        row = session.scalars(select(Variable).where(Variable.key == batch).with_for_update()).one_or_none()
+        if row is None:
+            return  # the batch's wait is over (or never opened): its records are read directly
+        answers = json.loads(row.val or "{}")
+        answers[digest] = record.event_payload(via="batch")
+        swapped = _swap_value(session, row, json.dumps(answers, sort_keys=True))
+        session.commit()
+        if swapped:
+            log.info("Listed the answer for schedule %s in its batch", record.schedule_id)
+            return
+    log.warning("Could not list the answer for schedule %s in its batch; its trigger's poll will", record.schedule_id)
+
+
+#: Compare-and-swap attempts when concurrent answers of one batch collide.
+_BATCH_LIST_ATTEMPTS = 20
 
 
 _purge_lock = threading.Lock()

@@ -193,7 +193,9 @@ def wake_waiter(digest: str, record: FlowRecord) -> bool:
                 return False  # no sensor has registered yet; its pre-defer check will find the record
             waiter = json.loads(raw.val)
             if "batch" in waiter:  # a batch's trigger reads the list: no task is resumed per answer
-                _list_batch_answer(session, str(waiter["batch"]), digest, record)
+                from airflow_provider_wix.callback.recording import list_batch_answer
+
+                list_batch_answer(session, str(waiter["batch"]), digest, record)
                 return False
             if get_handle_event_submit() is None:
                 return False  # this Airflow has no push path: the trigger's safety poll finds the record
@@ -207,39 +209,6 @@ def wake_waiter(digest: str, record: FlowRecord) -> bool:
     except Exception:
         log.warning("Could not wake the waiting sensor; its trigger will pick the callback up", exc_info=True)
         return False
-
-
-def _list_batch_answer(session: Any, batch: str, digest: str, record: FlowRecord) -> None:
-    """Add the answer to the batch's list, which the batch's one trigger reads instead of every record.
-
-    A compare-and-swap on the stored value, retried: owners of one batch answer concurrently, and
-    SQLite ignores ``FOR UPDATE``. The list holds only the non-secret event payload.
-    """
-    from airflow.models.variable import Variable
-    from sqlalchemy import select, update
-
-    for _ in range(_BATCH_LIST_ATTEMPTS):
-        row = session.scalars(select(Variable).where(Variable.key == batch).with_for_update()).one_or_none()
-        if row is None:
-            return  # the batch's wait is over (or never opened): its records are read directly
-        answers = json.loads(row.val or "{}")
-        answers[digest] = record.event_payload(via="batch")
-        encoded = Variable(key=batch, val=json.dumps(answers, sort_keys=True))
-        swapped = session.execute(
-            update(Variable)
-            .where(Variable.id == row.id, Variable._val == row._val)
-            .values(_val=encoded._val, is_encrypted=encoded.is_encrypted)
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
-        if getattr(swapped, "rowcount", 0) == 1:
-            log.info("Listed the answer for schedule %s in its batch", record.schedule_id)
-            return
-    log.warning("Could not list the answer for schedule %s in its batch; its trigger's poll will", record.schedule_id)
-
-
-#: Compare-and-swap attempts when concurrent answers of one batch collide.
-_BATCH_LIST_ATTEMPTS = 20
 
 
 def _resume_held(ti_id: uuid.UUID, record: FlowRecord, safe: bool | None) -> None:
