@@ -8,6 +8,7 @@ sensors' words for a broken connection aside), so the benchmark builds rows with
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -17,7 +18,7 @@ from airflow_provider_wix.callback.state import FlowStatus
 from airflow_provider_wix.client.models import OAuthCallbackError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from airflow_provider_wix.callback.state import FlowRecord
     from airflow_provider_wix.client.models import CalendarConnection
@@ -31,6 +32,28 @@ UNKNOWN_PROVIDER = "unknown provider"
 def provider_display_name(provider: Mapping[str, Any]) -> str:
     """A provider as pages name it: "Google" by its calendar type, else its name, else its id."""
     return CALENDAR_TYPE_NAMES.get(str(provider.get("calendarType")), str(provider.get("name") or provider.get("id")))
+
+
+class LazyNames(Mapping[str, str]):
+    """A name lookup fetched on its first use: a page whose flow records name everyone asks Wix nothing."""
+
+    def __init__(self, fetch: Callable[[], Mapping[str, str]]) -> None:
+        self._fetch = fetch
+        self._names: Mapping[str, str] | None = None
+
+    def _loaded(self) -> Mapping[str, str]:
+        if self._names is None:
+            self._names = self._fetch()
+        return self._names
+
+    def __getitem__(self, key: str) -> str:
+        return self._loaded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
 
 
 class RowStatus(str, Enum):
@@ -212,8 +235,9 @@ def build_rows(
     and for the re-onboard action).
     """
     now = now or datetime.now(timezone.utc)
-    provider_names = provider_names or {}
-    owner_names = owner_names or {}
+    # ``is None``, not ``or``: a LazyNames must not be fetched just to test whether it is empty.
+    provider_names = {} if provider_names is None else provider_names
+    owner_names = {} if owner_names is None else owner_names
 
     latest_flow: dict[str, FlowEntry] = {}
     for flow in flows:

@@ -191,24 +191,20 @@ def _conf_for(row: DashboardRow, dag_id: str) -> dict[str, Any]:
 def _visible(user: BaseUser) -> tuple[list[FlowEntry], list[DashboardRow], str | None]:
     """The flows and rows of DAGs the user may read, and why Wix could not be asked (if so)."""
     from airflow_provider_wix.dashboard import sources
-    from airflow_provider_wix.dashboard.rows import UNKNOWN_PROVIDER, build_rows
+    from airflow_provider_wix.dashboard.rows import LazyNames, build_rows
 
     conn_id = sources.configured_wix_conn_id()
     flows = sources.read_flows()
     connections, wix_error = sources.wix_connections(conn_id)
-    rows = build_rows(flows, connections, default_dag_id=_dag_id())
-    # Flow records name the provider and the owner; Wix's (cached) lists only fill in the rows they do
-    # not, e.g. a connection made outside Airflow or a record of an older version.
-    need_owners = any(r.owner is None for r in rows)
-    need_providers = any(r.provider == UNKNOWN_PROVIDER for r in rows)
-    if need_owners or need_providers:
-        rows = build_rows(
-            flows,
-            connections,
-            provider_names=sources.provider_names(conn_id) if need_providers else None,
-            owner_names=sources.owner_names(conn_id) if need_owners else None,
-            default_dag_id=_dag_id(),
-        )
+    # Flow records name the provider and the owner; Wix's (cached) lists are asked only for a row they
+    # do not name, e.g. a connection made outside Airflow or a record of an older version.
+    rows = build_rows(
+        flows,
+        connections,
+        provider_names=LazyNames(lambda: sources.provider_names(conn_id)),
+        owner_names=LazyNames(lambda: sources.owner_names(conn_id)),
+        default_dag_id=_dag_id(),
+    )
     readable = _auth_manager().filter_authorized_dag_ids(
         dag_ids={r.dag_id for r in rows if r.dag_id}, user=user, method="GET"
     )
