@@ -276,10 +276,7 @@ def wix_bulk_onboarding() -> None:
 
         hook = WixHook()
         providers = hook.list_providers()
-        ids = [s["schedule_id"] for s in schedules]
-        connections: list[CalendarConnection] = []
-        for start in range(0, len(ids), 100):  # List Connections takes at most 100 schedule ids
-            connections += hook.list_connections(schedule_ids=ids[start : start + 100])
+        connections = hook.list_connections_for_schedules([s["schedule_id"] for s in schedules])
 
         size = int(context["params"]["chunk_size"])
         assessment: list[dict[str, Any]] = []

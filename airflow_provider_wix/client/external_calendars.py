@@ -25,6 +25,7 @@ from airflow_provider_wix.client._http import Call, json_type
 from airflow_provider_wix.client.errors import WixConnectionAlreadyDisconnectedError
 from airflow_provider_wix.client.queries import EventQuery
 from airflow_provider_wix.client.validation import (
+    MAX_FILTER_IDS,
     validate_connection_id,
     validate_email,
     validate_guid,
@@ -117,6 +118,18 @@ class ExternalCalendarsClient(WixClientBase):
         return cast(
             "list[CalendarConnection]", list_field(payload, "connections", "list_connections", CONNECTION_FIELDS)
         )
+
+    def list_connections_for_schedules(self, schedule_ids: Iterable[str]) -> list[CalendarConnection]:
+        """The connections of any number of schedules: one List Connections per 100 of them.
+
+        :meth:`list_connections` refuses more ids than one request's filter takes (100); a bulk run
+        that checks hundreds of schedules calls this instead of splitting the list itself.
+        """
+        ids = validate_guid_list(schedule_ids, "schedule_ids", limit=None)
+        connections: list[CalendarConnection] = []
+        for start in range(0, len(ids), MAX_FILTER_IDS):
+            connections += self.list_connections(schedule_ids=ids[start : start + MAX_FILTER_IDS])
+        return connections
 
     def connect_by_oauth(self, provider_id: str, schedule_id: str, redirect_url: str) -> str:
         """Start an OAuth connection; returns the ``oauthUrl`` to send the account owner to.

@@ -69,15 +69,20 @@ def is_guid(value: object) -> bool:
     return isinstance(value, uuid.UUID) or (isinstance(value, str) and bool(_GUID.match(value.strip())))
 
 
-def validate_guid_list(values: Iterable[object] | str | None, name: str) -> list[str]:
-    """Validate an optional list of GUIDs (a single string counts as one id), dropping duplicates."""
+def validate_guid_list(
+    values: Iterable[object] | str | None, name: str, *, limit: int | None = MAX_FILTER_IDS
+) -> list[str]:
+    """Validate an optional list of GUIDs (a single string counts as one id), dropping duplicates.
+
+    ``limit``: at most that many ids, as one request's filter takes (``None``: any number).
+    """
     if values is None:
         return []
     items: Iterable[object] = [values] if isinstance(values, (str, uuid.UUID)) else values
     if isinstance(items, Mapping) or not isinstance(items, Iterable):
         raise WixInvalidRequestError(f"{name} must be a list of GUIDs, got {type(values).__name__}")
     ids = list(dict.fromkeys(validate_guid(v, f"each of {name}") for v in items))
-    if len(ids) > MAX_FILTER_IDS:
+    if limit is not None and len(ids) > limit:
         raise WixInvalidRequestError(
             f"{name} accepts at most {MAX_FILTER_IDS} ids per call, got {len(ids)}; split the call"
         )

@@ -413,6 +413,7 @@ class WixHook(BaseHook):
     # Wix's Get Connection: ``get_connection`` is Airflow's own lookup of Airflow connections.
     get_calendar_connection = _client_method("client", _Calendars.get_connection)
     list_connections = _client_method("client", _Calendars.list_connections)
+    list_connections_for_schedules = _client_method("client", _Calendars.list_connections_for_schedules)
     connect_by_oauth = _client_method("client", _Calendars.connect_by_oauth)
     connect_by_credentials = _client_method("client", _Calendars.connect_by_credentials)
     list_calendars = _client_method("client", _Calendars.list_calendars)

@@ -922,11 +922,10 @@ class BatchUpdateSyncConfigOperator(_SyncConfigOperator):
         """Schedules whose connection already has ``sync_config`` (an earlier try sent it)."""
         schedule_ids = list(todo)
         done: list[str] = []
-        for start in range(0, len(schedule_ids), 100):
-            for connection in self.hook.list_connections(schedule_ids=schedule_ids[start : start + 100]):
-                schedule_id = next((s for s in schedule_ids if todo[s] == connection.get("id")), None)
-                if schedule_id is not None and connection.get("syncConfig") == sync_config:
-                    done.append(schedule_id)
+        for connection in self.hook.list_connections_for_schedules(schedule_ids):
+            schedule_id = next((s for s in schedule_ids if todo[s] == connection.get("id")), None)
+            if schedule_id is not None and connection.get("syncConfig") == sync_config:
+                done.append(schedule_id)
         return done
 
 

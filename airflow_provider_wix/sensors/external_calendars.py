@@ -747,12 +747,7 @@ class WixOAuthCallbackBatchSensor(WixHookMixin, BaseSensorOperator):
 
     def _verify(self, connected: Mapping[str, str]) -> dict[str, str]:
         """Problems of the new connections (schedule id -> why), with one List Connections per 100."""
-        schedule_ids = list(connected)
-        listed: dict[str, Mapping[str, Any]] = {}
-        for start in range(0, len(schedule_ids), 100):
-            for found in self.hook.list_connections(schedule_ids=schedule_ids[start : start + 100]):
-                if found.get("id"):
-                    listed[str(found["id"])] = found
+        listed = {str(c["id"]): c for c in self.hook.list_connections_for_schedules(list(connected)) if c.get("id")}
         problems: dict[str, str] = {}
         for schedule_id, connection_id in connected.items():
             connection = listed.get(connection_id)

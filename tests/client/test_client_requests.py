@@ -105,6 +105,25 @@ def test_list_connections_repeats_schedule_ids(scripted, client):
     assert scripted.requests[0].query == [("scheduleIds", SCHEDULE_ID), ("scheduleIds", SCHEDULE_ID_2)]
 
 
+def test_list_connections_for_schedules_sends_one_request_per_100_ids(scripted, client):
+    import uuid
+
+    ids = [str(uuid.uuid4()) for _ in range(201)]
+    scripted.on("GET", f"{BASE}/connections", default=Reply(200, {"connections": [{"id": "c1", "scheduleId": ids[0]}]}))
+
+    connections = client.list_connections_for_schedules([*ids, ids[0]])  # a repeated id is sent once
+
+    assert [req.query for req in scripted.requests] == [
+        [("scheduleIds", sid) for sid in ids[start : start + 100]] for start in (0, 100, 200)
+    ]
+    assert connections == [{"id": "c1", "scheduleId": ids[0]}] * 3
+
+
+def test_list_connections_for_no_schedules_sends_nothing(scripted, client):
+    assert client.list_connections_for_schedules([]) == []
+    assert scripted.requests == []
+
+
 def test_connect_by_oauth(scripted, client):
     request = example("connect-by-oauth.request")
     scripted.on("POST", f"{BASE}/connections:connectByOAuth", Reply(200, example("connect-by-oauth.response")))
