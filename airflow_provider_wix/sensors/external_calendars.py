@@ -95,6 +95,23 @@ def explain_connection_problem(connection: Mapping[str, Any]) -> str:
     return f"sync failed: {ERROR_REASON_EXPLANATIONS.get(reason, reason)} ({reason})"
 
 
+def connection_problem(connection: Mapping[str, Any] | None, connection_id: str, schedule_id: str | None) -> str | None:
+    """Why the connection an owner's answer names cannot be accepted for ``schedule_id`` (``None``: it can).
+
+    The callback's ``connectionId`` comes through the owner's browser, so it must be a healthy
+    connection of the schedule being onboarded. ``connection`` is ``None`` when Wix did not list it
+    among the schedule's connections.
+    """
+    if connection is None:
+        return f"Connection {connection_id} is not a connection of schedule {schedule_id}"
+    owner = str(connection.get("scheduleId") or "")
+    if schedule_id and owner.lower() != schedule_id.lower():
+        return f"Connection {connection_id} belongs to schedule {owner or 'none'}, not to {schedule_id}; refusing it"
+    if connection.get("status") not in HEALTHY_STATUSES:
+        return f"Connection {connection_id} is {connection.get('status')}: {explain_connection_problem(connection)}"
+    return None
+
+
 class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
     """Wait for the calendar owner's decision on a :class:`ConnectByOAuthOperator` link.
 
@@ -436,18 +453,9 @@ class WixOAuthCallbackSensor(WixHookMixin, BaseSensorOperator):
         connection: dict[str, Any] = {"id": connection_id}
         if self.verify_connection:
             connection = dict(self.hook.get_calendar_connection(connection_id))
-            if schedule_id and connection.get("scheduleId") != schedule_id:
+            if problem := connection_problem(connection, connection_id, schedule_id):
                 self._push_outcome(context, OUTCOME_FAILED)
-                raise AirflowFailException(
-                    f"Connection {connection_id} belongs to schedule {connection.get('scheduleId')}, "
-                    f"not to {schedule_id}; refusing it."
-                )
-            if connection.get("status") not in HEALTHY_STATUSES:
-                self._push_outcome(context, OUTCOME_FAILED)
-                raise AirflowFailException(
-                    f"Connection {connection_id} is {connection.get('status')}: "
-                    f"{explain_connection_problem(connection)}."
-                )
+                raise AirflowFailException(f"{problem}.")
         self._consume(digest, record)
         context["ti"].xcom_push(key="connection", value=connection)
         self._push_outcome(context, OUTCOME_CONNECTED)
@@ -748,12 +756,8 @@ class WixOAuthCallbackBatchSensor(WixHookMixin, BaseSensorOperator):
     def _verify(self, connected: Mapping[str, str]) -> dict[str, str]:
         """Problems of the new connections (schedule id -> why), with one List Connections per 100."""
         listed = {str(c["id"]): c for c in self.hook.list_connections_for_schedules(list(connected)) if c.get("id")}
-        problems: dict[str, str] = {}
-        for schedule_id, connection_id in connected.items():
-            connection = listed.get(connection_id)
-            if connection is None or str(connection.get("scheduleId", "")).lower() != schedule_id.lower():
-                problems[schedule_id] = f"connection {connection_id} is not a connection of schedule {schedule_id}"
-            elif connection.get("status") not in HEALTHY_STATUSES:
-                why = explain_connection_problem(connection)
-                problems[schedule_id] = f"connection {connection_id} is {connection.get('status')}: {why}"
-        return problems
+        problems = {
+            schedule_id: connection_problem(listed.get(connection_id), connection_id, schedule_id)
+            for schedule_id, connection_id in connected.items()
+        }
+        return {schedule_id: problem for schedule_id, problem in problems.items() if problem}
