@@ -6,9 +6,10 @@ and its dependencies load when a task runs, not each time the dag-processor pars
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseOperator
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from airflow_provider_wix.client.models import Provider
     from airflow_provider_wix.hooks.wix import WixHook
 
-__all__ = ["WixBaseOperator", "WixHookMixin", "fail_fast_on_invalid_input", "require_connect_method"]
+__all__ = ["WixBaseOperator", "WixHookMixin", "fail_fast_on_invalid_input"]
 
 
 @contextmanager
@@ -88,20 +89,30 @@ class WixBaseOperator(WixHookMixin, BaseOperator):
         """The task's work; its return value is the task's XCom ``return_value``."""
         raise NotImplementedError(f"{type(self).__name__} must implement execute_wix()")
 
-    def resolve_provider(self, key: str, *, method: str | None = None) -> Provider:
+    def resolve_provider(self, key: str | Mapping[str, Any], *, method: str | None = None) -> Provider:
         """A provider by id, calendar type or name, checked to offer the connect ``method`` if given.
 
+        ``key`` may also be the provider object itself as List Providers returned it (e.g. an upstream
+        XCom): nothing is asked then; its id is checked, and ``method`` when it carries ``features``.
         A provider that connects otherwise fails the task without retries and names the right operator.
         """
         from airflow_provider_wix.client.models import find_provider
 
+        if isinstance(key, Mapping):
+            from airflow_provider_wix.client.validation import validate_guid
+
+            given = cast("Provider", key)
+            if method is not None and "features" in given:
+                _require_connect_method(given, method)
+            validate_guid(str(given.get("id") or ""), "provider['id']")
+            return given
         provider = find_provider(self.hook.list_providers(), key)
         if method is not None:
-            require_connect_method(provider, method, key)
+            _require_connect_method(provider, method, key)
         return provider
 
 
-def require_connect_method(provider: Provider, method: str, key: str | None = None) -> None:
+def _require_connect_method(provider: Provider, method: str, key: str | None = None) -> None:
     """Fail the task without retries (naming the right operator) unless ``provider`` connects by ``method``."""
     from airflow_provider_wix.version_compat import AirflowFailException
 

@@ -248,12 +248,12 @@ class ConnectByOAuthOperator(_OAuthLinkOperator):
             self._check_callback_url(hook)
         # Fails (no retries) for a provider that connects otherwise, e.g. Apple by credentials.
         provider: Provider | None = None
-        if isinstance(self.provider, Mapping):
-            provider = _offline_oauth_provider(self.provider)  # already looked up upstream: no call
+        if self.provider is not None:  # an object looked up upstream costs no call
+            provider = self.resolve_provider(
+                self.provider if isinstance(self.provider, Mapping) else str(self.provider),
+                method=ConnectMethod.OAUTH.value,
+            )
             provider_id = str(provider["id"])
-        elif self.provider is not None:
-            provider = self.resolve_provider(str(self.provider), method=ConnectMethod.OAUTH.value)
-            provider_id = provider["id"]
         else:
             provider_id = validate_guid(str(self.provider_id), "provider_id")
 
@@ -371,6 +371,7 @@ class BatchConnectByOAuthOperator(_OAuthLinkOperator):
     def _entries(self) -> list[tuple[str, Provider | str, str]]:
         """``(schedule_id, provider object or id, owner_name)`` of every entry; all problems before any request."""
         from airflow_provider_wix.client.errors import WixInvalidRequestError
+        from airflow_provider_wix.client.models import ConnectMethod
         from airflow_provider_wix.client.validation import validate_guid
 
         raw: Any = self.schedules
@@ -387,8 +388,8 @@ class BatchConnectByOAuthOperator(_OAuthLinkOperator):
                     raise WixInvalidRequestError("must be a dict with schedule_id and provider (or provider_id)")
                 schedule_id = validate_guid(entry.get("schedule_id"), "schedule_id")
                 provider: Provider | str
-                if isinstance(entry.get("provider"), Mapping):
-                    provider = _offline_oauth_provider(entry["provider"])
+                if isinstance(entry.get("provider"), Mapping):  # no call: looked up upstream
+                    provider = self.resolve_provider(entry["provider"], method=ConnectMethod.OAUTH.value)
                 else:
                     provider = validate_guid(entry.get("provider_id"), "provider_id")
                 if schedule_id.lower() in seen:
@@ -1131,19 +1132,6 @@ class ListEventsOperator(WixBaseOperator):
 
 def _names(items: Iterable[Mapping[str, Any]]) -> str:
     return ", ".join(str(i.get("name") or i.get("id") or "?") for i in items)
-
-
-def _offline_oauth_provider(given: Mapping[str, Any]) -> Provider:
-    """A provider object looked up upstream: its id checked, and its OAUTH connect method when it has features."""
-    from airflow_provider_wix.client.models import ConnectMethod
-    from airflow_provider_wix.client.validation import validate_guid
-    from airflow_provider_wix.operators.base import require_connect_method
-
-    provider = cast("Provider", given)
-    if "features" in provider:
-        require_connect_method(provider, ConnectMethod.OAUTH.value)
-    validate_guid(str(provider.get("id") or ""), "provider['id']")
-    return provider
 
 
 def _landing_page_names(provider: Provider | None, owner_name: str | None) -> dict[str, str | None]:

@@ -155,3 +155,23 @@ def test_json_lines_failure_keeps_the_previous_file_and_leaves_no_partial_file(t
 
     assert write_json_lines(target, [list(_events(2))]) == 2  # a re-run replaces, never appends
     assert len(local.read_text(encoding="utf-8").splitlines()) == 2
+
+
+APPLE = {
+    "id": "0a5d1f33-0b1a-4a7c-9c7e-3c1b0b3e6a11",
+    "name": "Apple Calendar",
+    "calendarType": "I_CAL",
+    "features": {"connectMethods": ["CREDENTIALS"]},
+}
+
+
+def test_a_provider_object_is_checked_without_asking_wix():
+    from airflow_provider_wix.operators.external_calendars import ConnectByOAuthOperator
+
+    op = ConnectByOAuthOperator(task_id="connect", schedule_id="{{ params.s }}", provider=APPLE)
+    with pytest.raises(AirflowFailException, match=r"cannot be connected by OAUTH \(it supports CREDENTIALS\)"):
+        op.resolve_provider(APPLE, method="OAUTH")
+    assert op.resolve_provider(APPLE, method="CREDENTIALS") is APPLE
+    with pytest.raises(Exception, match=r"provider\['id'\]"):
+        op.resolve_provider({**APPLE, "id": "not-a-guid"}, method="CREDENTIALS")
+    assert "hook" not in op.__dict__  # no hook was built: nothing was sent
