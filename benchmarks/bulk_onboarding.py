@@ -299,7 +299,6 @@ def run(ctx: Context, *, name: str = NAME, schedules: int = 200) -> Result:
             extra_env={"AIRFLOW_CONN_WIX_DEFAULT": api_key_connection(emulator.url)},
         )
         exits.callback(topology.close)
-        topology.migrate()
         topology.start("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
         for dag_id in (DAG_ID, PEER_DAG_ID):
             topology.wait_for_dag(dag_id, timeout=180)

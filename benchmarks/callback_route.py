@@ -77,7 +77,6 @@ def run(ctx: Context) -> Result:
         database_url = exits.enter_context(postgres_database())
         topology = AirflowTopology(database_url=database_url, dags_folder=_empty_folder(exits))
         exits.callback(topology.close)
-        topology.migrate()
         topology.start("api-server")
         base = topology.api_url
         connection_id = str(uuid.uuid4())

@@ -37,7 +37,7 @@ COMPONENT_COMMANDS = {
     "scheduler": ["scheduler"],
     "dag-processor": ["dag-processor"],
     "triggerer": ["triggerer"],
-    "celery-worker": ["celery", "worker", "--concurrency", "4"],
+    "celery-worker": ["celery", "worker"],
 }
 
 
@@ -82,17 +82,21 @@ def wait_until(predicate: Callable[[], T | None], timeout: float, what: str, int
 
 @contextmanager
 def postgres_database() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database; dropped afterwards."""
+    """A fresh PostgreSQL database holding Airflow's migrated schema; dropped afterwards.
+
+    Each is a copy of a template migrated once per Airflow version and set of migrations (about
+    0.1 s instead of 8 s or more for ``airflow db migrate`` on every topology).
+    """
     import psycopg2
 
     name = f"wix_e2e_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(PG_ADMIN_DSN)
     admin.autocommit = True
     try:
+        template = _migrated_template(admin)
         with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
-        yield f"{base}/{name}"
+            cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        yield _database_url(name)
     finally:
         with admin.cursor() as cur:
             cur.execute(
@@ -101,6 +105,52 @@ def postgres_database() -> Iterator[str]:
             )
             cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
+
+
+def _database_url(name: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
+    return f"{base}/{name}"
+
+
+def _migrated_template(admin: Any) -> str:
+    """The template database for this Airflow: built under an advisory lock by the first caller."""
+    import hashlib
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec("airflow")
+    assert spec is not None and spec.submodule_search_locations, "Airflow is not installed"
+    versions = Path(next(iter(spec.submodule_search_locations))) / "migrations" / "versions"
+    migrations = sorted(path.name for path in versions.glob("*.py"))
+    fingerprint = "\n".join([importlib.metadata.version("apache-airflow"), *migrations])
+    template = f"wix_e2e_template_{hashlib.sha256(fingerprint.encode()).hexdigest()[:12]}"
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(hashtext(%s))", (template,))
+        try:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,))
+            if cur.fetchone() is None:
+                building = f"{template}_{uuid.uuid4().hex[:6]}"
+                cur.execute(f'CREATE DATABASE "{building}"')
+                try:
+                    with tempfile.TemporaryDirectory(prefix="wix-e2e-migrate-") as home:
+                        env = {**os.environ, "AIRFLOW_HOME": home}
+                        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = _database_url(building)
+                        env.pop("AIRFLOW__CORE__SQL_ALCHEMY_CONN", None)
+                        subprocess.run(
+                            [sys.executable, "-m", "airflow", "db", "migrate"],
+                            env=env,
+                            capture_output=True,
+                            check=True,
+                            timeout=300,
+                        )
+                except BaseException:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{building}"')
+                    raise
+                # Renamed only once complete: a template that exists is a migrated one.
+                cur.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+        finally:
+            cur.execute("SELECT pg_advisory_unlock(hashtext(%s))", (template,))
+    return template
 
 
 class AirflowTopology:
@@ -147,6 +197,7 @@ class AirflowTopology:
             "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "1",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
             **(extra_env or {}),
         }
         # Never inherit the unit tests' isolated SQLite home.
@@ -164,9 +215,6 @@ class AirflowTopology:
             check=True,
         )
 
-    def migrate(self) -> None:
-        self.airflow("db", "migrate")
-
     def start(self, *components: str) -> None:
         for name in components:
             log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
@@ -181,19 +229,24 @@ class AirflowTopology:
         if "api-server" in components:
             wait_until(self._api_ready, 180, "the API server")  # minutes on a loaded 2-core machine
 
-    def stop(self, name: str, timeout: float = 30) -> None:
-        """SIGTERM the component's process group, SIGKILL it after ``timeout``; forgotten only once gone."""
-        process = self.processes.get(name)
-        if process is None:
-            return
-        if process.poll() is None:
-            _signal_group(process, signal.SIGTERM)
+    def stop(self, *names: str, timeout: float = 30) -> None:
+        """SIGTERM the components' process groups together, SIGKILL what is left after ``timeout``.
+
+        Together, so a teardown waits for the slowest component, not for the sum of them all; a
+        component is forgotten only once it is gone.
+        """
+        stopping = {name: self.processes[name] for name in names if name in self.processes}
+        for process in stopping.values():
+            if process.poll() is None:
+                _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for name, process in stopping.items():
             try:
-                process.wait(timeout)
+                process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 _signal_group(process, signal.SIGKILL)
                 process.wait(10)
-        del self.processes[name]
+            del self.processes[name]
 
     def restart(self, name: str) -> None:
         self.stop(name)
@@ -202,8 +255,7 @@ class AirflowTopology:
     def close(self) -> None:
         """Stop every component; an interrupted or failing stop still leaves no process group behind."""
         try:
-            for name in list(self.processes):
-                self.stop(name)
+            self.stop(*self.processes)
         finally:
             for process in self.processes.values():
                 _signal_group(process, signal.SIGKILL)
@@ -300,7 +352,6 @@ def production_topology(dags_folder: Path, dag_id: str, extra_env: dict[str, str
     with postgres_database() as database_url:
         stack = AirflowTopology(database_url=database_url, dags_folder=dags_folder, extra_env=extra_env)
         try:
-            stack.migrate()
             stack.start(*ALL_COMPONENTS)
             stack.wait_for_dag(dag_id)
             yield stack
