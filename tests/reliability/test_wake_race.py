@@ -77,10 +77,12 @@ def airflow() -> Iterator[_Airflow]:
                 # A loaded CI machine answers slowly; a task failing on a timeout would hide the race.
                 "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                # As many Celery slots as the Local executor has (parallelism): most sensors' processes
+                # linger seconds after deferring, which would otherwise make the Celery run twice as long.
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": "8",
             },
         )
         try:
-            stack.migrate()
             stack.start("api-server", "scheduler", "dag-processor", "triggerer", "celery-worker")
             for executor in EXECUTORS:
                 stack.wait_for_dag(_dag_id(executor))
