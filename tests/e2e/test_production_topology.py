@@ -3,7 +3,8 @@ and Celery worker processes on PostgreSQL and Redis, with the owner's browser pl
 
 What is checked is what only real processes show: the callback reaches the plugin on the API
 server, is recorded in PostgreSQL, and wakes the deferred sensor through the push (not the
-ten-minute safety poll), also while the triggerer is down or after the API server restarted.
+ten-minute safety poll), also while the triggerer is down or after the API server restarted; and
+that one Wix app token serves a whole onboarding across the worker, the triggerer and the API server.
 """
 
 from __future__ import annotations
@@ -30,8 +31,27 @@ def emulator() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def topology(emulator: Any) -> Iterator[AirflowTopology]:
-    with production_topology(TEST_DAGS, DAG_ID, {"AIRFLOW_CONN_WIX_DEFAULT": wix_connection_json(emulator)}) as stack:
+def app_emulator() -> Iterator[Any]:
+    """A second Wix, reached as a Wix app (OAuth client credentials) through the ``wix_app`` connection.
+
+    Syncing takes a while, so wait_synced defers and its trigger asks Wix (Get Connection) in the triggerer.
+    """
+    with run_emulator(EmulatorConfig(seed=8, sync_delay=45)) as running:  # schedules of its own
+        yield running
+
+
+@pytest.fixture(scope="module")
+def topology(emulator: Any, app_emulator: Any) -> Iterator[AirflowTopology]:
+    config = app_emulator.config
+    app = wix_connection_json(
+        app_emulator,
+        auth_type="oauth_app",
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        instance_id=config.instance_id,
+    )
+    env = {"AIRFLOW_CONN_WIX_DEFAULT": wix_connection_json(emulator), "AIRFLOW_CONN_WIX_APP": app}
+    with production_topology(TEST_DAGS, DAG_ID, env) as stack:
         yield stack
 
 
@@ -86,3 +106,22 @@ def test_callback_after_api_server_restart_and_declined_owner(topology, emulator
     assert ti["state"] == "failed"
     assert ti["try_number"] == 1  # a refusal is final: no retry
     assert "declined the authorization request" in topology.task_logs(DAG_ID)
+
+
+def test_an_onboarding_mints_one_token_across_worker_triggerer_and_api_server(topology, app_emulator):
+    """Issue 12: three tokens per onboarding before; the tasks and the triggerer share one through a
+    Variable, and the owner's landing page on the API server asks Wix nothing."""
+    schedule_id = app_emulator.state.staff_schedules()[0].id
+    conf = {"schedule_id": schedule_id, "provider": "MICROSOFT", "wix_conn_id": "wix_app"}
+    run_id = topology.trigger(DAG_ID, conf)
+    topology.wait_for_task_state(DAG_ID, run_id, "wait_for_owner", {"deferred"}, timeout=180)
+    page = CalendarOwner(app_emulator).answer("allow", schedule_id=schedule_id)
+    assert page.status_code == 200 and "Your Microsoft calendar is connected" in page.text
+    topology.wait_for_task_state(DAG_ID, run_id, "wait_synced", {"deferred"}, timeout=180)
+    assert topology.wait_for_run(DAG_ID, run_id, timeout=240) == "success"
+
+    routes = [e["route"] for e in app_emulator.state.request_log()]
+    assert routes.count("oauth2_token") == 1, routes
+    # The sensor's check after the callback, wait_synced's first check, then the trigger's polls.
+    assert routes.count("get_connection") >= 3, routes
+    assert "list_providers" in routes and "query_staff_members" not in routes
