@@ -859,7 +859,7 @@ class BatchUpdateSyncConfigOperator(_SyncConfigOperator):
         are checked without a call), ``{schedule_id: provider}`` (templated); a schedule without one
         has its provider looked up.
     :param sync_config: As for :class:`UpdateSyncConfigOperator`, as are ``import_from``, ``export_to``
-        and ``check_provider_features``.
+        and ``check_provider_features`` (``skip_if_unsupported`` is always on: ``False`` is refused).
     :param wix_conn_id: The Airflow connection to Wix (templated).
     """
 
@@ -872,7 +872,14 @@ class BatchUpdateSyncConfigOperator(_SyncConfigOperator):
         providers: Mapping[str, Mapping[str, Any]] | str | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.pop("skip_if_unsupported", None)  # a schedule the provider cannot configure is reported skipped
+        # A schedule whose provider cannot apply the config is reported "skipped" and the others go on:
+        # asking to fail the task instead would fail the whole batch for one owner, so it is refused here.
+        if kwargs.pop("skip_if_unsupported", True) is not True:
+            raise ValueError(
+                f"{type(self).__name__} reports each schedule whose provider cannot apply the sync config as "
+                "'skipped' and goes on with the others; skip_if_unsupported cannot be switched off. "
+                "Use UpdateSyncConfigOperator per connection to fail instead."
+            )
         super().__init__(skip_if_unsupported=True, **kwargs)
         self.outcomes = outcomes
         self.providers = providers

@@ -8,6 +8,7 @@ import pytest
 
 from airflow_provider_wix.client.validation import MAX_PAGE_SIZE
 from airflow_provider_wix.operators.external_calendars import (
+    BatchUpdateSyncConfigOperator,
     ConnectByCredentialsOperator,
     DisconnectOperator,
     GetConnectionOperator,
@@ -70,6 +71,14 @@ def test_update_sync_config_needs_exactly_one_form():
         )
     with pytest.raises(ValueError, match="Pass sync_config"):
         UpdateSyncConfigOperator(task_id="t", connection_id="c")
+
+
+def test_batch_sync_config_refuses_to_fail_the_batch_for_an_unsupported_provider():
+    """It reports such a schedule skipped; a switched-off skip_if_unsupported is refused, not ignored."""
+    with pytest.raises(ValueError, match="skip_if_unsupported cannot be switched off"):
+        BatchUpdateSyncConfigOperator(task_id="t", outcomes={}, export_to="primary", skip_if_unsupported=False)
+    batch = BatchUpdateSyncConfigOperator(task_id="t", outcomes={}, export_to="primary", skip_if_unsupported=True)
+    assert batch.skip_if_unsupported is True
 
 
 @pytest.mark.parametrize("page_size", [0, MAX_PAGE_SIZE + 1, True, 10.0])
