@@ -83,9 +83,7 @@ def validate_guid_list(
         raise WixInvalidRequestError(f"{name} must be a list of GUIDs, got {type(values).__name__}")
     ids = list(dict.fromkeys(validate_guid(v, f"each of {name}") for v in items))
     if limit is not None and len(ids) > limit:
-        raise WixInvalidRequestError(
-            f"{name} accepts at most {MAX_FILTER_IDS} ids per call, got {len(ids)}; split the call"
-        )
+        raise WixInvalidRequestError(f"{name} accepts at most {limit} ids per call, got {len(ids)}; split the call")
     return ids
 
 

@@ -928,13 +928,12 @@ class BatchUpdateSyncConfigOperator(_SyncConfigOperator):
 
     def _already_applied(self, todo: Mapping[str, str], sync_config: Mapping[str, Any]) -> list[str]:
         """Schedules whose connection already has ``sync_config`` (an earlier try sent it)."""
-        schedule_ids = list(todo)
-        done: list[str] = []
-        for connection in self.hook.list_connections_for_schedules(schedule_ids):
-            schedule_id = next((s for s in schedule_ids if todo[s] == connection.get("id")), None)
-            if schedule_id is not None and connection.get("syncConfig") == sync_config:
-                done.append(schedule_id)
-        return done
+        schedule_of = {connection_id: schedule_id for schedule_id, connection_id in todo.items()}
+        return [
+            schedule_of[str(connection["id"])]
+            for connection in self.hook.list_connections_for_schedules(list(todo))
+            if str(connection.get("id")) in schedule_of and connection.get("syncConfig") == sync_config
+        ]
 
 
 class DisconnectOperator(WixBaseOperator):
